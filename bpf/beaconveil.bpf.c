@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * beaconveil XDP program: recognise RUM beacon requests, read their privacy
+ * signals, mask client addresses and visitor identifiers in place, decide
+ * per policy, tag, drop or reset, and count. One object for every mode;
+ * `bv_mode` is fixed at load time.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "bv_parse.h"
+#include "bv_addr.h"
+#include "bv_http.h"
+
+const volatile __u8 bv_mode = BV_MODE_INLINE;
+
+/* Packets of beacon flows that are kept are tagged by privacy class. */
+static __always_inline __u8 bv_class_of(const struct bv_lexer *lx)
+{
+	if (!(lx->sig & BV_SIG_BEACON))
+		return BV_CLASS_NONE;
+	switch (lx->decision) {
+	case BV_UNDECIDED:
+		return BV_CLASS_UNDECIDED;
+	case BV_DEC_PASS:
+		return BV_CLASS_IDENTIFIED;
+	case BV_DEC_ANONYMIZED:
+		return BV_CLASS_ANONYMIZED;
+	}
+	return BV_CLASS_DROPPED;
+}
+
+static __always_inline struct bv_scratch *bv_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bv_scratch, &zero);
+}
+
+static __always_inline int bv_verdict(int act)
+{
+	switch (act) {
+	case XDP_PASS:
+		bv_count(BV_ST_ACT_PASS);
+		break;
+	case XDP_DROP:
+		bv_count(BV_ST_ACT_DROP);
+		break;
+	case XDP_TX:
+		bv_count(BV_ST_ACT_TX);
+		break;
+	case XDP_REDIRECT:
+		bv_count(BV_ST_ACT_REDIRECT);
+		break;
+	}
+	return act;
+}
+
+/* Where kept packets go: the stack inline and offline, egress in mirror. */
+static __always_inline int bv_keep(void)
+{
+	if (bv_mode == BV_MODE_MIRROR)
+		return bv_verdict(bpf_redirect_map(&bv_egress, 0, XDP_DROP));
+	return bv_verdict(XDP_PASS);
+}
+
+/*
+ * Mirror/pcap: mask L3 addresses (which = 1 source, 2 destination, 3 both)
+ * and set the DSCP class tag; fixes the IPv4 header checksum and adds the
+ * pseudo-header delta to *l4acc.
+ */
+static __always_inline int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
+					 const struct bv_policy *pol, int which, int dscp,
+					 __u64 *l4acc)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 acc = 0;
+	int masked = 0;
+
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0xff);
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		if (which & 1)
+			masked += bv_mask_addr(&ip->saddr, 4, pol, &acc);
+		if (which & 2)
+			masked += bv_mask_addr(&ip->daddr, 4, pol, &acc);
+		*l4acc += acc;
+		if (dscp >= 0) {
+			__u16 *w0 = (__u16 *)ip, old = *w0;
+
+			ip->tos = (__u8)(dscp << 2) | (ip->tos & 3);
+			csum_acc16(&acc, old, *w0);
+		}
+		if (acc)
+			ip->check = csum_apply(ip->check, acc);
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		if (which & 1)
+			masked += bv_mask_addr((__u32 *)&ip6->saddr, 6, pol, &acc);
+		if (which & 2)
+			masked += bv_mask_addr((__u32 *)&ip6->daddr, 6, pol, &acc);
+		*l4acc += acc;
+		if (dscp >= 0) {
+			__u8 *b = (__u8 *)ip6;
+
+			/* version(4) | traffic class(8) | flow label(20) */
+			b[0] = (b[0] & 0xf0) | (__u8)(dscp >> 2);
+			b[1] = (b[1] & 0x3f) | (__u8)((dscp & 3) << 6);
+		}
+	}
+	if (masked)
+		bv_count(BV_ST_L3_MASKED);
+	return 0;
+}
+
+/* Apply an L4 checksum delta for TCP/UDP/ICMPv6 (pseudo-header users). */
+static __always_inline void bv_l4_fix(struct xdp_md *ctx, const struct bv_pkt *p, __u64 acc)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 off = p->l4_off & 0x3ff;
+
+	if (!acc || p->frag_later)
+		return;
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + off;
+
+		if ((void *)(th + 1) <= data_end)
+			th->check = csum_apply(th->check, acc);
+	} else if (p->proto == IPPROTO_UDP) {
+		__u16 *ck = data + off + 6;
+
+		if ((void *)(ck + 1) <= data_end)
+			*ck = csum_apply_udp(*ck, acc);
+	} else if (p->proto == IPPROTO_ICMPV6) {
+		__u16 *ck = data + off + 2;
+
+		if ((void *)(ck + 1) <= data_end)
+			*ck = csum_apply(*ck, acc);
+	}
+}
+
+/* Traffic that is not a client->server beacon flow segment. */
+static __always_inline int bv_other(struct xdp_md *ctx, const struct bv_pkt *p,
+				    const struct bv_policy *gpol, int which)
+{
+	__u64 acc = 0;
+
+	if (bv_mode != BV_MODE_INLINE && which) {
+		if (bv_l3_rewrite(ctx, p, gpol, which, -1, &acc) < 0)
+			return bv_verdict(XDP_DROP);
+		bv_l4_fix(ctx, p, acc);
+	}
+	return bv_keep();
+}
+
+/*
+ * drop_action=reset in inline mode: turn the offending segment into a RST
+ * back to the client (XDP_TX). Only for plain IPv4/IPv6 headers; with IP
+ * options or extension headers we fall back to a silent drop.
+ */
+static __always_inline int bv_send_reset(struct xdp_md *ctx, const struct bv_pkt *p)
+{
+	void *data, *data_end;
+	struct ethhdr *eth;
+	struct tcphdr *th;
+	__u32 seq, ack, l4;
+	__u8 mac[ETH_ALEN];
+	__u64 sum = 0;
+	int trim;
+
+	if (p->ip4_opts || p->ip6_ext)
+		return -1;
+	l4 = p->l4_off & 0xff;
+	trim = (int)(p->l3_end - l4 - sizeof(struct tcphdr));
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	trim += (int)((data_end - data) - p->l3_end); /* L2 padding */
+	if (trim < 0 || bpf_xdp_adjust_tail(ctx, -trim))
+		return -1;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	th = data + l4;
+	if ((void *)(th + 1) > data_end || (void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+
+	seq = th->ack_seq;
+	ack = bpf_htonl(bpf_ntohl(th->seq) + p->pl_len);
+	{
+		__u16 tmp = th->source;
+
+		th->source = th->dest;
+		th->dest = tmp;
+	}
+	th->seq = seq;
+	th->ack_seq = ack;
+	((__u8 *)th)[12] = 5 << 4;          /* doff 5, no options */
+	((__u8 *)th)[13] = 0x14;            /* RST|ACK */
+	th->window = 0;
+	th->urg_ptr = 0;
+	th->check = 0;
+
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0xff);
+		__u32 tmp;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		tmp = ip->saddr;
+		ip->saddr = ip->daddr;
+		ip->daddr = tmp;
+		ip->tot_len = bpf_htons(sizeof(*ip) + sizeof(*th));
+		ip->ttl = 64;
+		ip->check = 0;
+		ip->check = ~csum_fold64(bpf_csum_diff(0, 0, (__be32 *)ip, sizeof(*ip), 0));
+		sum = bpf_csum_diff(0, 0, &ip->saddr, 8, 0);
+		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(sizeof(*th));
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+		struct in6_addr tmp;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		tmp = ip6->saddr;
+		ip6->saddr = ip6->daddr;
+		ip6->daddr = tmp;
+		ip6->payload_len = bpf_htons(sizeof(*th));
+		ip6->hop_limit = 64;
+		sum = bpf_csum_diff(0, 0, (__be32 *)&ip6->saddr, 32, 0);
+		sum += bpf_htonl(sizeof(*th)) + bpf_htonl(IPPROTO_TCP);
+	}
+	sum = bpf_csum_diff(0, 0, (__be32 *)th, sizeof(*th), sum);
+	th->check = ~csum_fold64(sum);
+	return 0;
+}
+
+/* Put the privacy class in front of the packet for an XDP-aware consumer. */
+static __always_inline void bv_set_meta(struct xdp_md *ctx, __u8 class, const struct bv_lexer *lx)
+{
+	struct bv_meta *m;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return;
+	m = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(m + 1) > data)
+		return;
+	m->magic = BV_META_MAGIC;
+	m->class = class;
+	m->decision = lx->decision;
+	m->flags = lx->sig;
+}
+
+/* PROXY protocol v2 header at the connection start: mask its source. */
+BV_GLOBAL int bv_proxy_v2(struct bv_scratch *sc)
+{
+	const char sig[12] = "\r\n\r\n\0\r\nQUIT\n";
+	struct bv_lexer *lx;
+	__u32 hlen, i, n;
+	__u8 fam;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	if (sc->len < 16)
+		return 0;
+#pragma unroll
+	for (i = 0; i < 12; i++)
+		if (sc->buf[i] != sig[i])
+			return 0;
+	hlen = 16 + (((__u32)(__u8)sc->buf[14] << 8) | (__u8)sc->buf[15]);
+	if (hlen > sc->len)
+		return -1; /* header not whole in its segment: we do not follow it */
+	fam = (__u8)sc->buf[13] >> 4;
+	n = fam == 1 ? 4 : fam == 2 ? 16 : 0;
+	if (n && hlen >= 16 + 2 * n) {
+		__u32 a[4] = {};
+		__u64 unused = 0;
+
+		__builtin_memcpy(a, &sc->buf[16], 16);
+		if (bv_mask_addr(a, n == 4 ? 4 : 6, &lx->pol, &unused)) {
+			for (i = 0; i < 16; i++) {
+				if (i >= n)
+					break;
+				bv_put(sc, 16 + i, ((char *)a)[i]);
+			}
+			if (sc->live_from == 0)
+				bv_count(BV_ST_TEXT_MASKED);
+		}
+	}
+	if (sc->live_from == 0)
+		bv_count(BV_ST_PROXY_V2);
+	sc->pos = hlen;
+	return 1;
+}
+
+/* Replace the characters of identifier span s by their pseudonym. */
+BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed)
+{
+	struct bv_span *sp;
+	__u32 pos, off, n;
+
+	if (!sc || s >= BV_MAX_SPANS)
+		return 0;
+	sp = &sc->spans[s & (BV_MAX_SPANS - 1)];
+	pos = sp->pos;
+	off = sp->id_off;
+	n = sp->len;
+	for (__u32 k = 0; k < 64; k++) {
+		__u32 i = (pos + k) & BV_MASK;
+
+		if (k >= n)
+			break;
+		bv_put(sc, i, bv_pseudo_char(seed, off + k, sc->buf[i]));
+	}
+	return 1;
+}
+
+/* Final pass over identifier spans once the segment's decision is known. */
+BV_GLOBAL int bv_spans_apply(struct bv_scratch *sc)
+{
+	struct bv_lexer *lx;
+	__u8 dec;
+	int rep;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	dec = lx->decision;
+	if (dec == BV_UNDECIDED && sc->known_dec != BV_UNDECIDED)
+		dec = sc->known_dec;
+	rep = bv_replace_now(lx, dec);
+	/* an identifier cut by the segment end keeps this choice */
+	if (lx->id_mode == ID_OPEN)
+		lx->id_mode = rep ? ID_REPLACE : ID_KEEP;
+	if (sc->span_open && sc->nspans > 0 && sc->nspans <= BV_MAX_SPANS &&
+	    sc->spans[(sc->nspans - 1) & (BV_MAX_SPANS - 1)].forced == 0)
+		sc->spans[(sc->nspans - 1) & (BV_MAX_SPANS - 1)].forced = lx->id_mode;
+	if (rep && dec == BV_UNDECIDED && sc->nspans && sc->live_from < sc->len)
+		bv_count(BV_ST_HELD_UNDECIDED);
+
+	for (__u32 s = 0; s < BV_MAX_SPANS; s++) {
+		__u8 forced;
+
+		if (s >= sc->nspans)
+			break;
+		forced = sc->spans[s].forced;
+		if (forced == ID_KEEP || (forced == 0 && !rep))
+			continue;
+		bv_span_replace(sc, s, bv_seed(sc));
+		if (sc->live_from < sc->len)
+			bv_count(BV_ST_IDS_REPLACED);
+	}
+	return 0;
+}
+
+/* Reset the flow's lexer to "connection start". */
+static __always_inline void bv_lexer_init(struct bv_lexer *lx, const struct bv_policy *gpol)
+{
+	__builtin_memset(lx, 0, sizeof(*lx));
+	lx->st = LX_IDLE;
+	lx->decision = BV_UNDECIDED;
+	lx->flags = BV_LXF_FIRST;
+	lx->pol = *gpol;
+}
+
+/*
+ * A client->server segment of a beacon-port flow. Returns the XDP action.
+ */
+static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *p,
+					     struct bv_scratch *sc, struct bv_flow_key *key)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *th = data + (p->l4_off & 0x3ff);
+	struct bv_flow *f;
+	struct bv_scan_ctx x = { .sc = sc };
+	__u32 seq, plen = p->pl_len, live = 0;
+	__u8 flags;
+	int fresh = 0, act;
+	__u64 l4acc = 0;
+
+	if ((void *)(th + 1) > data_end)
+		return bv_verdict(XDP_DROP);
+	seq = bpf_ntohl(th->seq);
+	flags = ((__u8 *)th)[13];
+
+	f = bpf_map_lookup_elem(&bv_flows, key);
+	if ((flags & 0x02) && !(flags & 0x10)) {           /* SYN: new connection */
+		struct bv_flow *nf = &sc->nf;
+
+		__builtin_memset(nf, 0, sizeof(*nf));
+		nf->next_seq = seq + 1;
+		nf->state = BV_FLOW_SYNCED;
+		bv_lexer_init(&nf->lx, &sc->gpol);
+		nf->lx_seg = nf->lx;
+		nf->seg_seq = seq + 1;
+		bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY);
+		bv_count(BV_ST_FLOW_NEW);
+		goto keep_noscan;
+	}
+	if (flags & 0x04) {                                 /* RST: forget it */
+		if (f)
+			bpf_map_delete_elem(&bv_flows, key);
+		goto keep_noscan;
+	}
+	if (plen == 0)
+		goto keep_noscan;
+
+	/* scratch: the payload, as far as we scan */
+	{
+		__u32 n = plen > BV_SCRATCH_LEN ? BV_SCRATCH_LEN : plen;
+
+		if (n < 1)
+			n = 1;
+		sc->len = n;
+		if (bpf_xdp_load_bytes(ctx, p->pl_off, sc->buf, n))
+			return bv_verdict(XDP_DROP);
+	}
+	sc->pos = 0;
+	sc->seq0 = seq;
+	sc->csum = 0;
+	sc->dirty_lo = BV_SCRATCH_LEN;
+	sc->dirty_hi = 0;
+	sc->nspans = 0;
+	sc->span_open = 0;
+	sc->seg_drop = 0;
+	sc->drop_reset = 0;
+	sc->known_dec = BV_UNDECIDED;
+
+	if (!f) {
+		/* data without state: only a request start (or PROXY) is safe */
+		struct bv_flow *nf = &sc->nf;
+
+		__builtin_memset(nf, 0, sizeof(*nf));
+		bv_lexer_init(&nf->lx, &sc->gpol);
+		nf->next_seq = seq;
+		nf->state = BV_FLOW_SYNCED;
+		if (!bv_starts_request(sc, 0) &&
+		    !(sc->len >= 6 && sc->buf[0] == 'P' && sc->buf[1] == 'R' && sc->buf[2] == 'O' &&
+		      sc->buf[3] == 'X' && sc->buf[4] == 'Y' && sc->buf[5] == ' ') &&
+		    !(sc->len >= 16 && sc->buf[0] == '\r' && sc->buf[4] == 0 && sc->buf[8] == 'U')) {
+			nf->state = BV_FLOW_DESYNC;
+			nf->lx.st = LX_DROPALL;
+			nf->lx.flags = 0;
+			nf->next_seq = seq + plen;
+			nf->seg_seq = seq;
+			nf->lx_seg = nf->lx;
+			bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY);
+			bv_count(BV_ST_FLOW_UNKNOWN);
+			return bv_verdict(XDP_DROP);
+		}
+		nf->seg_seq = seq;
+		nf->lx_seg = nf->lx;
+		bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY);
+		bv_count(BV_ST_FLOW_NEW);
+		f = bpf_map_lookup_elem(&bv_flows, key);
+		if (!f)
+			return bv_verdict(XDP_DROP);
+		fresh = 1;
+	}
+
+	if (fresh || seq == f->next_seq) {
+		sc->lx = f->lx;
+	} else if (seq == f->seg_seq && seq + plen >= f->next_seq) {
+		/* the last segment again (maybe with more data): replay it */
+		sc->lx = f->lx_seg;
+		live = f->next_seq - seq;
+		bv_count(BV_ST_RETRANSMIT);
+	} else if ((__s32)(seq - f->next_seq) > 0) {
+		/* a gap: something before this is missing */
+		bv_count(BV_ST_OUT_OF_ORDER);
+		if ((bv_mode != BV_MODE_INLINE || f->state == BV_FLOW_DESYNC) &&
+		    bv_starts_request(sc, 0)) {
+			/* a copy never sees the missing bytes: resync here */
+			bv_lexer_init(&f->lx, &sc->gpol);
+			f->lx.flags = 0;
+			sc->lx = f->lx;
+		} else {
+			return bv_verdict(XDP_DROP);
+		}
+	} else if ((__s32)(seq + plen - f->next_seq) <= 0 && seq == f->lx.req_seq &&
+		   f->lx.req_seq != 0) {
+		/* the current request's first segment again: rescan from scratch */
+		sc->known_dec = f->lx.decision;
+		bv_lexer_init(&sc->lx, &sc->gpol);
+		sc->lx.flags = 0;
+		live = plen;
+		bv_count(BV_ST_RETRANSMIT);
+	} else {
+		/* old data whose context we no longer have */
+		bv_count(BV_ST_RETRANSMIT);
+		return bv_verdict(XDP_DROP);
+	}
+	if (live > plen)
+		live = plen;
+	sc->live_from = live;
+	sc->base = sc->lx;
+
+	/* a dropped request's later segments are dropped too */
+	if (sc->lx.st == LX_DROPALL || ((sc->lx.sig & BV_SIG_BEACON) &&
+	    bv_decision_drops(sc->lx.decision) && sc->lx.st != LX_IDLE))
+		sc->seg_drop = 1;
+	if ((sc->lx.st == LX_OPAQUE || sc->lx.st == LX_DROPALL) && bv_starts_request(sc, 0)) {
+		sc->seg_drop = 0;
+		sc->lx.st = LX_IDLE;
+	}
+	if (sc->lx.st == LX_IDLE && (sc->lx.flags & BV_LXF_FIRST)) {
+		int r = bv_proxy_v2(sc);
+
+		if (r < 0) {
+			sc->seg_drop = 1;
+			sc->lx.st = LX_DROPALL;
+		}
+	}
+	if (plen > BV_SCRATCH_LEN) {
+		/* only a body or opaque run may exceed what we scan */
+		if (!(sc->lx.st == LX_BODY && sc->lx.body_left >= plen) &&
+		    sc->lx.st != LX_OPAQUE && sc->lx.st != LX_DROPALL) {
+			sc->lx.sig |= BV_SIG_MALFORMED;
+			bv_malformed(sc, 0);
+		}
+		if (sc->lx.st == LX_BODY) {
+			sc->lx.body_left -= plen;
+			if (!sc->lx.body_left)
+				sc->lx.st = LX_IDLE;
+		}
+	} else {
+		bpf_loop(BV_SCRATCH_LEN + 1, bv_scan_cb, &x, 0);
+		bv_spans_apply(sc);
+	}
+
+	/* commit the new state if this segment brought new bytes */
+	if (live < plen) {
+		f->lx_seg = sc->base;
+		f->seg_seq = seq;
+		f->lx = sc->lx;
+		f->next_seq = seq + plen;
+		f->state = BV_FLOW_SYNCED;
+	}
+
+	if (sc->seg_drop) {
+		if (bv_mode == BV_MODE_INLINE && sc->drop_reset && bv_send_reset(ctx, p) == 0) {
+			bpf_map_delete_elem(&bv_flows, key);
+			return bv_verdict(XDP_TX);
+		}
+		return bv_verdict(XDP_DROP);
+	}
+
+	/* write the rewritten bytes back */
+	if (sc->dirty_hi > sc->dirty_lo) {
+		__u32 lo = sc->dirty_lo & (BV_SCRATCH_LEN - 1);
+		__u32 n = sc->dirty_hi - sc->dirty_lo;
+
+		/* n is in [1, 4096] by construction (hi > lo, hi <= 4096);
+		 * the arithmetic form lets the verifier see that too */
+		n = ((n - 1) & (BV_SCRATCH_LEN - 1)) + 1;
+		if (bpf_xdp_store_bytes(ctx, p->pl_off + lo, &sc->buf[lo], n))
+			return bv_verdict(XDP_DROP); /* never let the original out */
+		l4acc += sc->csum;
+	}
+
+	act = 0;
+	if (bv_mode != BV_MODE_INLINE) {
+		__u8 class = bv_class_of(&sc->lx);
+		int dscp = class != BV_CLASS_NONE ? BV_DSCP_BASE + class : -1;
+
+		if (bv_l3_rewrite(ctx, p, &sc->gpol, 1, dscp, &l4acc) < 0)
+			return bv_verdict(XDP_DROP);
+	}
+	bv_l4_fix(ctx, p, l4acc);
+	if (sc->lx.sig & BV_SIG_BEACON)
+		bv_set_meta(ctx, bv_class_of(&sc->lx), &sc->lx);
+	(void)act;
+	return bv_keep();
+
+keep_noscan:
+	if (bv_mode != BV_MODE_INLINE) {
+		if (bv_l3_rewrite(ctx, p, &sc->gpol, 1, -1, &l4acc) < 0)
+			return bv_verdict(XDP_DROP);
+		bv_l4_fix(ctx, p, l4acc);
+	}
+	return bv_keep();
+}
+
+SEC("xdp")
+int beaconveil_xdp(struct xdp_md *ctx)
+{
+	struct bv_pkt p = {};
+	struct bv_scratch *sc;
+	struct bv_flow_key key = {};
+	__u32 zero = 0;
+	__u16 sport, dport;
+	__u8 *up, *dn;
+	int r;
+
+	bv_count(BV_ST_PKTS);
+	r = bv_parse(ctx, &p);
+	if (r == BV_P_NON_IP) {
+		bv_count(BV_ST_NON_IP);
+		return bv_keep();
+	}
+	if (r != BV_P_OK) {
+		bv_count(BV_ST_MALFORMED_PKT);
+		return bv_verdict(XDP_DROP);
+	}
+	sc = bv_scratch_get();
+	if (!sc)
+		return bv_verdict(XDP_DROP);
+	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
+	{
+		struct bv_settings *st = bpf_map_lookup_elem(&bv_settings, &zero);
+
+		if (st)
+			sc->set = *st;
+		else
+			__builtin_memset(&sc->set, 0, sizeof(sc->set));
+		if (!sc->set.methods)
+			sc->set.methods = BV_M_GET | BV_M_POST;
+	}
+
+	if (p.proto != IPPROTO_TCP) {
+		bv_count(BV_ST_NON_TCP);
+		return bv_other(ctx, &p, &sc->gpol, 3);
+	}
+	if (p.frag) {
+		bv_count(BV_ST_FRAGMENT);
+		return bv_verdict(XDP_DROP);
+	}
+	{
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+		struct tcphdr *th = data + (p.l4_off & 0x3ff);
+
+		if ((void *)(th + 1) > data_end)
+			return bv_verdict(XDP_DROP);
+		sport = bpf_ntohs(th->source);
+		dport = bpf_ntohs(th->dest);
+		key.cport = th->source;
+		key.sport = th->dest;
+		if (p.family == 4) {
+			struct iphdr *ip = data + (p.l3_off & 0xff);
+
+			if ((void *)(ip + 1) > data_end)
+				return bv_verdict(XDP_DROP);
+			key.client[0] = ip->saddr;
+			key.server[0] = ip->daddr;
+		} else {
+			struct ipv6hdr *ip6 = data + (p.l3_off & 0xff);
+
+			if ((void *)(ip6 + 1) > data_end)
+				return bv_verdict(XDP_DROP);
+			__builtin_memcpy(key.client, &ip6->saddr, 16);
+			__builtin_memcpy(key.server, &ip6->daddr, 16);
+		}
+		key.family = p.family;
+	}
+	{
+		__u32 d = dport, s = sport;
+
+		dn = bpf_map_lookup_elem(&bv_ports, &d);
+		up = bpf_map_lookup_elem(&bv_ports, &s);
+	}
+	if (dn && *dn) {
+		bv_count(BV_ST_BEACON_PORT);
+		sc->fkey = key;
+		return bv_client_segment(ctx, &p, sc, &key);
+	}
+	if (up && *up) {
+		bv_count(BV_ST_BEACON_PORT);
+		return bv_other(ctx, &p, &sc->gpol, 2); /* server->client */
+	}
+	bv_count(BV_ST_OTHER_TCP);
+	return bv_other(ctx, &p, &sc->gpol, 3);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

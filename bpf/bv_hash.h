@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * SipHash-2-4 over whole 64-bit words: the keyed hash behind replacement
+ * identifiers, so a pseudonym cannot be linked to the original without the
+ * key, and the same capture with the same key gives the same bytes.
+ */
+#ifndef BV_HASH_H
+#define BV_HASH_H
+
+#include <linux/types.h>
+
+#define BV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+struct bv_sip { __u64 v0, v1, v2, v3; };
+
+static __always_inline void bv_sipround(struct bv_sip *s)
+{
+	s->v0 += s->v1; s->v1 = BV_ROTL(s->v1, 13); s->v1 ^= s->v0; s->v0 = BV_ROTL(s->v0, 32);
+	s->v2 += s->v3; s->v3 = BV_ROTL(s->v3, 16); s->v3 ^= s->v2;
+	s->v0 += s->v3; s->v3 = BV_ROTL(s->v3, 21); s->v3 ^= s->v0;
+	s->v2 += s->v1; s->v1 = BV_ROTL(s->v1, 17); s->v1 ^= s->v2; s->v2 = BV_ROTL(s->v2, 32);
+}
+
+static __always_inline void bv_sip_init(struct bv_sip *s, const __u64 k[2])
+{
+	s->v0 = k[0] ^ 0x736f6d6570736575ULL;
+	s->v1 = k[1] ^ 0x646f72616e646f6dULL;
+	s->v2 = k[0] ^ 0x6c7967656e657261ULL;
+	s->v3 = k[1] ^ 0x7465646279746573ULL;
+}
+
+static __always_inline void bv_sip_word(struct bv_sip *s, __u64 m)
+{
+	s->v3 ^= m;
+	bv_sipround(s);
+	bv_sipround(s);
+	s->v0 ^= m;
+}
+
+static __always_inline __u64 bv_sip_final(struct bv_sip *s, __u64 nbytes)
+{
+	bv_sip_word(s, nbytes << 56);
+	s->v2 ^= 0xff;
+	bv_sipround(s);
+	bv_sipround(s);
+	bv_sipround(s);
+	bv_sipround(s);
+	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
+}
+
+/* splitmix64 finaliser: the k-th pseudonym character from a seed. */
+static __always_inline __u64 bv_mix64(__u64 z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Class-preserving replacement: digits stay digits, letters keep case. */
+static __always_inline char bv_pseudo_char(__u64 seed, __u32 k, char orig)
+{
+	__u64 r = bv_mix64(seed + (__u64)(k + 1) * 0x9e3779b97f4a7c15ULL);
+
+	if (orig >= '0' && orig <= '9')
+		return '0' + (char)(r % 10);
+	if (orig >= 'a' && orig <= 'z')
+		return 'a' + (char)(r % 26);
+	if (orig >= 'A' && orig <= 'Z')
+		return 'A' + (char)(r % 26);
+	return orig;
+}
+
+#endif /* BV_HASH_H */

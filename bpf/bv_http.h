@@ -1,0 +1,1007 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The HTTP/1.x request scanner. It runs over one TCP segment's payload,
+ * copied into the CPU's scratch buffer, as a resumable state machine: every
+ * token that may be cut by a segment boundary (header names, cookie names,
+ * addresses, identifiers) is carried in struct bv_lexer, never as bytes of
+ * an earlier packet. Rewrites happen in the scratch copy; the caller writes
+ * the changed range back and fixes the TCP checksum.
+ *
+ * Driven by bpf_loop(): the callback consumes one byte, or a whole run of
+ * bytes in states that only look for a delimiter (word-at-a-time search).
+ */
+#ifndef BV_HTTP_H
+#define BV_HTTP_H
+
+#include "bv_maps.h"
+#include "bv_csum.h"
+#include "bv_hash.h"
+#include "bv_policy.h"
+#include "bv_textmask.h"
+
+#define BV_MASK (BV_SCRATCH_LEN - 1)
+
+/*
+ * Global (non-static, noinline) functions are verified once on their own,
+ * with unknown arguments, instead of once per call site and path: that is
+ * what keeps the scanner well under the verifier's 1M-instruction budget.
+ * Their pointer arguments may be NULL as far as the verifier knows.
+ */
+#define BV_GLOBAL __attribute__((noinline))
+#define BV_MAX_HEAD (64 * 1024)   /* a longer request head is malformed */
+#define BV_MAX_BODY (1u << 30)
+
+enum bv_lex_state {
+	LX_IDLE = 0,  /* before a request line (or PROXY header) */
+	LX_METHOD,
+	LX_PATH,
+	LX_QNAME,
+	LX_QVAL,
+	LX_REQ_REST,  /* rest of the request line */
+	LX_LINE,      /* start of a header line */
+	LX_LINE_CR,
+	LX_HNAME,
+	LX_HVAL,
+	LX_HSKIP,     /* rest of an uninteresting header line */
+	LX_BODY,
+	LX_OPAQUE,    /* not parseable (chunked body, not HTTP): pass until resync */
+	LX_DROPALL,   /* a dropped or malformed request's rest: drop until resync */
+	LX_PROXY1,    /* PROXY protocol v1 line */
+};
+
+enum bv_hdr_kind {
+	H_OTHER = 0, H_DNT, H_GPC, H_HOST, H_COOKIE, H_IPLIST, H_FWD, H_CLEN, H_TE,
+};
+
+enum { Q_SKIP = 0, Q_ID, Q_APP };
+enum { C_OWS = 0, C_NAME, C_SKIP, C_RXV, C_DTPC, C_DIS };
+enum { F_NAME = 0, F_FOR, F_SKIP };
+enum { ID_NONE = 0, ID_OPEN, ID_REPLACE, ID_KEEP };
+
+static __always_inline void bv_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&bv_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline char bv_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+/* Replace buf[pos] by c, keeping the checksum delta and the dirty range. */
+static __always_inline void bv_put(struct bv_scratch *sc, __u32 pos, char c)
+{
+	__u32 i = pos & BV_MASK;
+	char old = sc->buf[i];
+
+	if (old == c)
+		return;
+	sc->buf[i] = c;
+	csum_acc8(&sc->csum, i, (__u8)old, (__u8)c);
+	if (i < sc->dirty_lo)
+		sc->dirty_lo = i;
+	if (i + 1 > sc->dirty_hi)
+		sc->dirty_hi = i + 1;
+}
+
+static __always_inline void bv_tok_add(struct bv_lexer *lx, char c)
+{
+	if (lx->tok_len < BV_TOK_LEN - 1) {
+		lx->tok[lx->tok_len & (BV_TOK_LEN - 1)] = c;
+		lx->tok_len++;
+	} else {
+		lx->tok_len = BV_TOK_LEN - 1;
+		lx->flags |= 0x80; /* overflow: the token matches nothing */
+	}
+}
+
+static __always_inline void bv_tok_reset(struct bv_lexer *lx)
+{
+	lx->tok_len = 0;
+	lx->flags &= ~0x80;
+}
+
+/* tok == s (n bytes, literal). */
+#define TOK_IS(lx, s) bv_tok_is(lx, s, sizeof(s) - 1)
+static __always_inline int bv_tok_is(const struct bv_lexer *lx, const char *s, __u32 n)
+{
+	if (lx->tok_len != n || (lx->flags & 0x80))
+		return 0;
+#pragma unroll
+	for (__u32 i = 0; i < 20; i++) {
+		if (i >= n)
+			break;
+		if (lx->tok[i] != s[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* tok == s followed by an optional environment suffix of [0-9_]. */
+#define TOK_IS_SFX(lx, s) bv_tok_is_sfx(lx, s, sizeof(s) - 1)
+static __always_inline int bv_tok_is_sfx(const struct bv_lexer *lx, const char *s, __u32 n)
+{
+	if (lx->tok_len < n || (lx->flags & 0x80))
+		return 0;
+#pragma unroll
+	for (__u32 i = 0; i < 12; i++) {
+		if (i >= n)
+			break;
+		if (lx->tok[i] != s[i])
+			return 0;
+	}
+#pragma unroll
+	for (__u32 i = 0; i < 32; i++) {
+		char c;
+
+		if (i + n >= lx->tok_len)
+			break;
+		c = lx->tok[(i + n) & (BV_TOK_LEN - 1)];
+		if (!((c >= '0' && c <= '9') || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline __u32 bv_method_bit(const struct bv_lexer *lx)
+{
+	if (TOK_IS(lx, "GET"))
+		return BV_M_GET;
+	if (TOK_IS(lx, "POST"))
+		return BV_M_POST;
+	if (TOK_IS(lx, "PUT"))
+		return BV_M_PUT;
+	if (TOK_IS(lx, "HEAD"))
+		return BV_M_HEAD;
+	if (TOK_IS(lx, "OPTIONS"))
+		return BV_M_OPTIONS;
+	if (TOK_IS(lx, "PATCH"))
+		return BV_M_PATCH;
+	if (TOK_IS(lx, "DELETE"))
+		return BV_M_DELETE;
+	return 0;
+}
+
+/* Does a request start at buf[pos]? (resync after losing track) */
+static __always_inline int bv_starts_request(struct bv_scratch *sc, __u32 pos)
+{
+	char b[8];
+
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		b[i] = sc->buf[(pos + i) & (2 * BV_SCRATCH_LEN - 1)];
+	if (pos + 4 > sc->len)
+		return 0;
+	if (b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ')
+		return 1;
+	if (b[0] == 'P' && b[1] == 'U' && b[2] == 'T' && b[3] == ' ')
+		return 1;
+	if (pos + 5 > sc->len)
+		return 0;
+	if (b[0] == 'P' && b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ')
+		return 1;
+	if (b[0] == 'H' && b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ')
+		return 1;
+	if (pos + 6 > sc->len)
+		return 0;
+	if (b[0] == 'P' && b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ')
+		return 1;
+	if (pos + 7 > sc->len)
+		return 0;
+	if (b[0] == 'D' && b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' &&
+	    b[5] == 'E' && b[6] == ' ')
+		return 1;
+	if (pos + 8 > sc->len)
+		return 0;
+	return b[0] == 'O' && b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' &&
+	       b[5] == 'N' && b[6] == 'S' && b[7] == ' ';
+}
+
+/* ---- policy lookups ---------------------------------------------------- */
+
+BV_GLOBAL int bv_lookup_app(struct bv_lexer *lx, __u8 kind)
+{
+	struct bv_app_key key = {};
+	struct bv_policy *p;
+
+	if (!lx)
+		return 0;
+	if (lx->tok_len == 0 || (lx->flags & 0x80) || (lx->sig & BV_SIG_APPPOL))
+		return 0;
+	key.kind = kind;
+	key.len = lx->tok_len;
+#pragma unroll
+	for (int i = 0; i < BV_TOK_LEN; i++)
+		if (i < lx->tok_len)
+			key.id[i] = lx->tok[i];
+	p = bpf_map_lookup_elem(&bv_apppol, &key);
+	if (!p)
+		return 0;
+	bv_policy_sanitize(&lx->pol, p);
+	lx->sig |= BV_SIG_APPPOL;
+	return 0;
+}
+
+/* Index after the last '/' of the path in tok. */
+BV_GLOBAL int bv_last_seg(const struct bv_lexer *lx)
+{
+	int start = 0;
+
+	if (!lx)
+		return 0;
+	for (__u32 i = 0; i < BV_TOK_LEN; i++)
+		if (i < lx->tok_len && lx->tok[i] == '/')
+			start = i + 1;
+	return start;
+}
+
+/* Path rules against the request path in tok. */
+BV_GLOBAL int bv_rule_match(const struct bv_lexer *lx, const struct bv_path_rule *r)
+{
+	__u32 n, plen, start = 0;
+
+	if (!lx || !r)
+		return 0;
+	n = r->len;
+	plen = lx->tok_len;
+	if (n == 0 || n > BV_PATH_LEN || (lx->flags & 0x80) || plen >= BV_TOK_LEN)
+		return 0;
+	if (r->kind == BV_PATH_SEG_PREFIX)
+		start = bv_last_seg(lx) & (BV_TOK_LEN - 1);
+	if (start + n > plen)
+		return 0;
+	for (__u32 i = 0; i < BV_PATH_LEN; i++) {
+		if (i >= n)
+			break;
+		if (lx->tok[(start + i) & (BV_TOK_LEN - 1)] != r->pat[i])
+			return 0;
+	}
+	switch (r->kind) {
+	case BV_PATH_SEG_PREFIX:
+	case BV_PATH_PREFIX:
+		return 1;
+	case BV_PATH_EXACT:
+		return plen == n;
+	case BV_PATH_EXACT_OR_ID:
+		if (plen == n)
+			return 1;
+		if (lx->tok[n & (BV_TOK_LEN - 1)] != '/' || plen == n + 1)
+			return 0;
+		for (__u32 i = 0; i < BV_TOK_LEN; i++) {
+			__u32 j = n + 1 + i;
+			if (j >= plen)
+				break;
+			if (lx->tok[j & (BV_TOK_LEN - 1)] == '/')
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+struct bv_rule_ctx {
+	struct bv_lexer *lx;
+	__u16 sig;
+};
+
+static long bv_rule_cb(__u64 i, void *vctx)
+{
+	struct bv_rule_ctx *rc = vctx;
+	__u32 k = (__u32)i;
+	struct bv_path_rule *r = bpf_map_lookup_elem(&bv_paths, &k);
+
+	if (!r || !rc->lx)
+		return 1;
+	if (r->kind != BV_PATH_NONE && bv_rule_match(rc->lx, r)) {
+		rc->sig |= r->crash_report ? (BV_SIG_BEACON | BV_SIG_CRASH) : BV_SIG_BEACON;
+		if (!r->crash_report)
+			return 0; /* a crash rule may still match */
+	}
+	return 0;
+}
+
+BV_GLOBAL int bv_match_path(struct bv_scratch *sc)
+{
+	struct bv_rule_ctx rc = { .sig = 0 };
+
+	if (!sc)
+		return 0;
+	rc.lx = &sc->lx;
+
+	bpf_loop(BV_MAX_PATHS, bv_rule_cb, &rc, 0);
+	sc->lx.sig |= rc.sig;
+	return 0;
+}
+
+/* ---- requests and decisions ------------------------------------------- */
+
+static __always_inline void bv_req_start(struct bv_scratch *sc, __u32 pos)
+{
+	struct bv_lexer *lx = &sc->lx;
+
+	lx->sig = 0;
+	lx->decision = BV_UNDECIDED;
+	lx->pol = sc->gpol;
+	lx->id_mode = ID_NONE;
+	lx->hdr_bytes = 0;
+	lx->body_left = 0;
+	lx->flags &= ~(BV_LXF_FIRST | BV_LXF_SEED);
+	lx->req_seq = sc->seq0 + pos;
+	if (pos >= sc->live_from)
+		bv_count(BV_ST_REQUESTS);
+}
+
+static __always_inline void bv_set_decision(struct bv_scratch *sc, __u32 pos, __u8 d)
+{
+	struct bv_lexer *lx = &sc->lx;
+
+	lx->decision = d;
+	if (pos >= sc->live_from)
+		bv_count(d);
+	if (bv_decision_drops(d)) {
+		sc->seg_drop = 1;
+		if (lx->pol.drop_action == BV_DROPACT_RESET)
+			sc->drop_reset = 1;
+	}
+}
+
+BV_GLOBAL int bv_end_headers(struct bv_scratch *sc, __u32 pos)
+{
+	struct bv_lexer *lx;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+
+	if (lx->sig & BV_SIG_BEACON)
+		bv_set_decision(sc, pos, bv_decide(&lx->pol, lx->sig));
+	if (lx->sig & BV_SIG_CHUNKED)
+		lx->st = bv_decision_drops(lx->decision) ? LX_DROPALL : LX_OPAQUE;
+	else if (lx->body_left)
+		lx->st = LX_BODY;
+	else
+		lx->st = LX_IDLE;
+	return 0;
+}
+
+static __always_inline void bv_malformed(struct bv_scratch *sc, __u32 pos)
+{
+	struct bv_lexer *lx = &sc->lx;
+
+	if ((lx->sig & BV_SIG_BEACON) && lx->decision == BV_UNDECIDED)
+		bv_set_decision(sc, pos, BV_DEC_MALFORMED);
+	if (lx->sig & BV_SIG_BEACON)
+		sc->seg_drop = 1;
+	lx->st = (lx->sig & BV_SIG_BEACON) ? LX_DROPALL : LX_OPAQUE;
+}
+
+/* ---- identifiers -------------------------------------------------------- */
+
+BV_GLOBAL __u64 bv_seed(struct bv_scratch *sc)
+{
+	struct bv_lexer *lx;
+	struct bv_sip s;
+	const __u64 *w;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	w = (const __u64 *)&sc->fkey;
+
+	if (lx->flags & BV_LXF_SEED)
+		return lx->id_seed;
+	bv_sip_init(&s, sc->set.anon_key);
+	bv_sip_word(&s, w[0]);
+	bv_sip_word(&s, w[1]);
+	bv_sip_word(&s, w[2]);
+	bv_sip_word(&s, w[3]);
+	bv_sip_word(&s, w[4]);
+	bv_sip_word(&s, lx->req_seq);
+	lx->id_seed = bv_sip_final(&s, 48);
+	lx->flags |= BV_LXF_SEED;
+	return lx->id_seed;
+}
+
+/* Will identifiers of this request be replaced, as far as we know now? */
+static __always_inline int bv_replace_now(const struct bv_lexer *lx, __u8 final_dec)
+{
+	if (final_dec == BV_DEC_ANONYMIZED)
+		return 1;
+	if (final_dec != BV_UNDECIDED)
+		return 0;
+	/* undecided at the moment the identifier leaves: replace if it may be
+	 * anonymized, or if a signal already seen makes it anonymized */
+	return bv_may_anonymize(&lx->pol) || bv_dnt_effective(&lx->pol, lx->sig) ||
+	       bv_gpc_effective(&lx->pol, lx->sig);
+}
+
+/* One character of a visitor identifier at buf[pos]. */
+BV_GLOBAL int bv_id_char(struct bv_scratch *sc, __u32 pos)
+{
+	struct bv_lexer *lx;
+	__u32 n;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	n = sc->nspans;
+
+	if (lx->id_mode == ID_NONE) {
+		lx->id_mode = ID_OPEN;
+		lx->id_off = 0;
+		lx->sig |= BV_SIG_VISITOR;
+	}
+	if (sc->span_open && n > 0 && n <= BV_MAX_SPANS) {
+		sc->spans[(n - 1) & (BV_MAX_SPANS - 1)].len++;
+	} else if (n < BV_MAX_SPANS) {
+		struct bv_span *sp = &sc->spans[n & (BV_MAX_SPANS - 1)];
+
+		sp->pos = pos;
+		sp->len = 1;
+		sp->id_off = lx->id_off;
+		sp->forced = lx->id_mode == ID_OPEN ? 0 : lx->id_mode;
+		sc->nspans = n + 1;
+		sc->span_open = 1;
+	} else {
+		/* more identifiers than we can defer: replace right away */
+		char c = sc->buf[pos & BV_MASK];
+
+		bv_put(sc, pos, bv_pseudo_char(bv_seed(sc), lx->id_off, c));
+	}
+	lx->id_off++;
+	return 0;
+}
+
+static __always_inline void bv_id_end(struct bv_scratch *sc)
+{
+	sc->lx.id_mode = ID_NONE;
+	sc->span_open = 0;
+}
+
+/* ---- addresses in text ------------------------------------------------- */
+
+BV_GLOBAL int bv_ip_char(struct bv_scratch *sc, __u32 pos, char c)
+{
+	struct bv_lexer *lx;
+	struct bv_ipm_cfg cfg;
+	char out;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+
+	if (lx->pol.ip_mask == BV_IPMASK_OFF)
+		return 0;
+	if (!bv_is_ipchar(c)) {
+		__builtin_memset(&lx->ipm, 0, sizeof(lx->ipm));
+		return 0;
+	}
+	cfg.keep4 = lx->pol.ipv4_prefix / 8;
+	cfg.keep6 = lx->pol.ipv6_prefix / 16;
+	cfg.public_only = lx->pol.ip_mask == BV_IPMASK_PUBLIC;
+	out = bv_ipm_step(&lx->ipm, c, &cfg);
+	if ((lx->ipm.flags & (BV_IPM_MASKING | BV_IPM_COUNTED)) == BV_IPM_MASKING) {
+		lx->ipm.flags |= BV_IPM_COUNTED;
+		if (pos >= sc->live_from)
+			bv_count(BV_ST_TEXT_MASKED);
+	}
+	bv_put(sc, pos, out);
+	return 0;
+}
+
+static __always_inline void bv_ip_reset(struct bv_lexer *lx)
+{
+	__builtin_memset(&lx->ipm, 0, sizeof(lx->ipm));
+}
+
+/* ---- header lines -------------------------------------------------------- */
+
+BV_GLOBAL int bv_hdr_kind(const struct bv_lexer *lx)
+{
+	if (!lx)
+		return H_OTHER;
+	switch (lx->tok_len) {
+	case 3:
+		return TOK_IS(lx, "dnt") ? H_DNT : H_OTHER;
+	case 4:
+		return TOK_IS(lx, "host") ? H_HOST : H_OTHER;
+	case 6:
+		return TOK_IS(lx, "cookie") ? H_COOKIE : H_OTHER;
+	case 7:
+		return TOK_IS(lx, "sec-gpc") ? H_GPC : H_OTHER;
+	case 9:
+		if (TOK_IS(lx, "x-real-ip"))
+			return H_IPLIST;
+		return TOK_IS(lx, "forwarded") ? H_FWD : H_OTHER;
+	case 14:
+		if (TOK_IS(lx, "true-client-ip"))
+			return H_IPLIST;
+		return TOK_IS(lx, "content-length") ? H_CLEN : H_OTHER;
+	case 15:
+		return TOK_IS(lx, "x-forwarded-for") ? H_IPLIST : H_OTHER;
+	case 17:
+		return TOK_IS(lx, "transfer-encoding") ? H_TE : H_OTHER;
+	}
+	return H_OTHER;
+}
+
+/* A header line ended ('\n'): act on what it said. */
+BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
+{
+	struct bv_lexer *lx;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+
+	switch (lx->hdr) {
+	case H_DNT:
+		if (lx->sub == 1)
+			lx->sig |= BV_SIG_DNT;
+		break;
+	case H_GPC:
+		if (lx->sub == 1)
+			lx->sig |= BV_SIG_GPC;
+		break;
+	case H_HOST:
+		bv_lookup_app(lx, BV_APPKEY_HOST);
+		break;
+	case H_TE:
+		/* "chunked" as the last coding; anything else we cannot frame */
+		if (lx->tok_len >= 7 && !(lx->flags & 0x80) &&
+		    lx->tok[(lx->tok_len - 7) & 63] == 'c' && lx->tok[(lx->tok_len - 1) & 63] == 'd')
+			lx->sig |= BV_SIG_CHUNKED;
+		else if (lx->tok_len)
+			lx->sig |= BV_SIG_CHUNKED; /* unknown framing: treat alike */
+		break;
+	case H_COOKIE:
+		if (lx->sub == C_DIS && TOK_IS(lx, "true"))
+			lx->sig |= BV_SIG_DISABLED;
+		bv_id_end(sc);
+		break;
+	}
+	bv_ip_reset(lx);
+	lx->st = LX_LINE;
+	return 0;
+}
+
+/* Cookie header value, one character. */
+BV_GLOBAL int bv_cookie_char(struct bv_scratch *sc, __u32 pos, char c)
+{
+	struct bv_lexer *lx;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+
+	switch (lx->sub) {
+	case C_OWS:
+		if (c == ' ' || c == '\t' || c == ';')
+			return 0;
+		lx->sub = C_NAME;
+		bv_tok_reset(lx);
+		bv_tok_add(lx, c);
+		return 0;
+	case C_NAME:
+		if (c == ';') {
+			lx->sub = C_OWS;
+			return 0;
+		}
+		if (c != '=') {
+			bv_tok_add(lx, c);
+			return 0;
+		}
+		lx->sub = C_SKIP;
+		if (TOK_IS_SFX(lx, "dtCookie")) {
+			lx->sig |= BV_SIG_CONSENT;
+		} else if (TOK_IS_SFX(lx, "rxVisitor")) {
+			lx->sub = C_RXV;
+		} else if (TOK_IS_SFX(lx, "dtPC")) {
+			lx->sub = C_DTPC;
+			lx->sub2 = 0;
+		} else if (TOK_IS_SFX(lx, "dtDisabled")) {
+			lx->sub = C_DIS;
+			bv_tok_reset(lx);
+		}
+		return 0;
+	}
+	if (c == ';') {
+		if (lx->sub == C_DIS && TOK_IS(lx, "true"))
+			lx->sig |= BV_SIG_DISABLED;
+		bv_id_end(sc);
+		lx->sub = C_OWS;
+		return 0;
+	}
+	switch (lx->sub) {
+	case C_RXV:
+		if (c != ' ' && c != '\t' && c != '"')
+			bv_id_char(sc, pos);
+		return 0;
+	case C_DTPC:
+		/* <server>$<page>_<n>h<hits>v<VISITOR RANDOM>-<rest>: the part
+		 * after the first 'v' following '$', up to '-' */
+		if (lx->sub2 == 0 && c == '$')
+			lx->sub2 = 1;
+		else if (lx->sub2 == 1 && c == 'v')
+			lx->sub2 = 2;
+		else if (lx->sub2 == 2 && c == '-') {
+			bv_id_end(sc);
+			lx->sub2 = 3;
+		} else if (lx->sub2 == 2)
+			bv_id_char(sc, pos);
+		return 0;
+	case C_DIS:
+		if (c != ' ' && c != '\t')
+			bv_tok_add(lx, c);
+		return 0;
+	}
+	return 0;
+}
+
+/* Forwarded header value (RFC 7239), one character: mask for= nodes. */
+BV_GLOBAL int bv_fwd_char(struct bv_scratch *sc, __u32 pos, char c)
+{
+	struct bv_lexer *lx;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+
+	if (c == ';' || c == ',') {
+		bv_ip_reset(lx);
+		lx->sub = F_NAME;
+		bv_tok_reset(lx);
+		return 0;
+	}
+	switch (lx->sub) {
+	case F_NAME:
+		if (c == ' ' || c == '\t')
+			return 0;
+		if (c == '=') {
+			lx->sub = (lx->tok_len == 3 && lx->tok[0] == 'f' && lx->tok[1] == 'o' &&
+				   lx->tok[2] == 'r') ? F_FOR : F_SKIP;
+			bv_ip_reset(lx);
+			return 0;
+		}
+		bv_tok_add(lx, bv_lower(c));
+		return 0;
+	case F_FOR:
+		bv_ip_char(sc, pos, c);
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- the per-byte machine ---------------------------------------------- */
+
+BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
+{
+	struct bv_lexer *lx;
+	char c;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	c = sc->buf[pos & BV_MASK];
+
+	if (lx->st >= LX_REQ_REST && lx->st <= LX_HSKIP) {
+		if (++lx->hdr_bytes > BV_MAX_HEAD) {
+			lx->sig |= BV_SIG_MALFORMED;
+			bv_malformed(sc, pos);
+			return 0;
+		}
+	}
+
+	switch (lx->st) {
+	case LX_IDLE:
+		if (c == '\r' || c == '\n')
+			return 0;
+		bv_tok_reset(lx);
+		bv_tok_add(lx, c);
+		lx->st = LX_METHOD;
+		return 0;
+
+	case LX_METHOD:
+		if (c != ' ') {
+			if (lx->tok_len >= 8 || c < 'A' || c > 'Z') {
+				lx->st = LX_OPAQUE; /* not HTTP/1.x */
+				return 0;
+			}
+			bv_tok_add(lx, c);
+			return 0;
+		}
+		if ((lx->flags & BV_LXF_FIRST) && TOK_IS(lx, "PROXY")) {
+			lx->st = LX_PROXY1;
+			lx->sub2 = 1; /* fields: 1 proto, 2 src, 3 dst, 4.. ports */
+			bv_ip_reset(lx);
+			if (pos >= sc->live_from)
+				bv_count(BV_ST_PROXY_V1);
+			return 0;
+		}
+		{
+			__u32 m = bv_method_bit(lx);
+
+			if (!m) {
+				lx->st = LX_OPAQUE;
+				return 0;
+			}
+			bv_req_start(sc, pos);
+			if (!(sc->set.methods & m))
+				lx->flags |= 0x40; /* method not a beacon method */
+			else
+				lx->flags &= ~0x40;
+		}
+		bv_tok_reset(lx);
+		lx->st = LX_PATH;
+		return 0;
+
+	case LX_PROXY1:
+		if (c == '\n') {
+			bv_ip_reset(lx);
+			lx->st = LX_IDLE;
+			return 0;
+		}
+		if (c == ' ') {
+			bv_ip_reset(lx);
+			lx->sub2++;
+			return 0;
+		}
+		if (lx->sub2 == 2)  /* source address: the client */
+			bv_ip_char(sc, pos, c);
+		return 0;
+
+	case LX_PATH:
+		if (c == '?' || c == ' ' || c == '\r' || c == '\n') {
+			if (!(lx->flags & 0x40))
+				bv_match_path(sc);
+			if (c == '?' && (lx->sig & BV_SIG_BEACON)) {
+				lx->st = LX_QNAME;
+				bv_tok_reset(lx);
+			} else {
+				lx->st = c == '\n' ? LX_LINE : LX_REQ_REST;
+			}
+			return 0;
+		}
+		bv_tok_add(lx, c);
+		return 0;
+
+	case LX_QNAME:
+	case LX_QVAL:
+		if (c == ' ' || c == '\r' || c == '\n' || c == '#' || c == '&') {
+			if (lx->st == LX_QVAL && lx->sub == Q_APP)
+				bv_lookup_app(lx, BV_APPKEY_APP);
+			bv_id_end(sc);
+			bv_tok_reset(lx);
+			lx->st = c == '&' ? LX_QNAME : (c == '\n' ? LX_LINE : LX_REQ_REST);
+			return 0;
+		}
+		if (lx->st == LX_QNAME) {
+			if (c != '=') {
+				bv_tok_add(lx, c);
+				return 0;
+			}
+			lx->st = LX_QVAL;
+			lx->sub = Q_SKIP;
+			if (TOK_IS(lx, "vi"))
+				lx->sub = Q_ID;
+			else if (TOK_IS(lx, "app") || TOK_IS(lx, "ai"))
+				lx->sub = Q_APP;
+			bv_tok_reset(lx);
+			return 0;
+		}
+		if (lx->sub == Q_ID)
+			bv_id_char(sc, pos);
+		else if (lx->sub == Q_APP)
+			bv_tok_add(lx, c);
+		return 0;
+
+	case LX_REQ_REST:
+		if (c == '\n')
+			lx->st = LX_LINE;
+		return 0;
+
+	case LX_LINE:
+		if (c == '\r') {
+			lx->st = LX_LINE_CR;
+			return 0;
+		}
+		if (c == '\n') {
+			bv_end_headers(sc, pos);
+			return 0;
+		}
+		bv_tok_reset(lx);
+		bv_tok_add(lx, bv_lower(c));
+		lx->st = LX_HNAME;
+		return 0;
+
+	case LX_LINE_CR:
+		if (c == '\n') {
+			bv_end_headers(sc, pos);
+			return 0;
+		}
+		lx->sig |= BV_SIG_MALFORMED;
+		bv_malformed(sc, pos);
+		return 0;
+
+	case LX_HNAME:
+		if (c == '\n') {  /* a line without a colon: ignore it */
+			lx->st = LX_LINE;
+			return 0;
+		}
+		if (c != ':') {
+			if (c == ' ' || c == '\t') /* no space before ':' (RFC 9112) */
+				lx->flags |= 0x80;
+			bv_tok_add(lx, bv_lower(c));
+			return 0;
+		}
+		lx->hdr = bv_hdr_kind(lx);
+		lx->sub = 0;
+		lx->sub2 = 0;
+		bv_tok_reset(lx);
+		bv_ip_reset(lx);
+		if (!(lx->sig & BV_SIG_BEACON) && lx->hdr != H_CLEN && lx->hdr != H_TE)
+			lx->hdr = H_OTHER;
+		if (lx->hdr == H_CLEN)
+			lx->body_left = 0;
+		lx->st = lx->hdr == H_OTHER ? LX_HSKIP : LX_HVAL;
+		return 0;
+
+	case LX_HSKIP:
+		if (c == '\n')
+			lx->st = LX_LINE;
+		return 0;
+
+	case LX_HVAL:
+		if (c == '\n') {
+			bv_hdr_done(sc);
+			return 0;
+		}
+		if (c == '\r')
+			return 0;
+		switch (lx->hdr) {
+		case H_DNT:
+		case H_GPC:
+			if (c == ' ' || c == '\t')
+				return 0;
+			lx->sub = (lx->sub == 0 && c == '1') ? 1 : 2;
+			return 0;
+		case H_HOST:
+			if ((c == ' ' || c == '\t') && lx->tok_len == 0)
+				return 0; /* leading OWS */
+			if (c == ':' || c == ' ' || c == '\t')
+				lx->sub = 1;
+			else if (lx->sub == 0)
+				bv_tok_add(lx, bv_lower(c));
+			return 0;
+		case H_COOKIE:
+			bv_cookie_char(sc, pos, c);
+			return 0;
+		case H_IPLIST:
+			bv_ip_char(sc, pos, c);
+			return 0;
+		case H_FWD:
+			bv_fwd_char(sc, pos, c);
+			return 0;
+		case H_CLEN:
+			if (c == ' ' || c == '\t')
+				return 0;
+			if (c < '0' || c > '9' || lx->body_left > BV_MAX_BODY / 10) {
+				lx->sig |= BV_SIG_MALFORMED;
+				bv_malformed(sc, pos);
+				return 0;
+			}
+			lx->body_left = lx->body_left * 10 + (c - '0');
+			lx->sig |= BV_SIG_HAS_CLEN;
+			return 0;
+		case H_TE:
+			if (c != ' ' && c != '\t' && c != ',')
+				bv_tok_add(lx, bv_lower(c));
+			return 0;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* Offset of the first `a` or `b` in buf[pos..len), or len; 128 bytes a call. */
+BV_GLOBAL __u32 bv_find2(struct bv_scratch *sc, __u32 pos, char a, char b)
+{
+	if (!sc)
+		return 0;
+	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b;
+
+#pragma unroll
+	for (int k = 0; k < 16; k++) {
+		__u32 p = pos + k * 8;
+		__u64 w, xa, xb;
+
+		if (p >= sc->len)
+			return sc->len;
+		w = *(__u64 *)&sc->buf[p & BV_MASK];
+		xa = w ^ pa;
+		xb = w ^ pb;
+		if (((xa - ones) & ~xa & highs) | ((xb - ones) & ~xb & highs)) {
+#pragma unroll
+			for (int j = 0; j < 8; j++) {
+				char c = sc->buf[(p + j) & BV_MASK];
+
+				if (p + j >= sc->len)
+					return sc->len;
+				if (c == a || c == b)
+					return p + j;
+			}
+		}
+	}
+	return pos + 128 < sc->len ? pos + 128 : sc->len;
+}
+
+struct bv_scan_ctx {
+	struct bv_scratch *sc;
+};
+
+static long bv_scan_cb(__u64 i, void *vctx)
+{
+	struct bv_scan_ctx *x = vctx;
+	struct bv_scratch *sc = x->sc;
+	struct bv_lexer *lx;
+	__u32 pos, len, next;
+
+	if (!sc)
+		return 1;
+	lx = &sc->lx;
+	pos = sc->pos;
+	len = sc->len;
+	if (pos >= len || len > BV_SCRATCH_LEN)
+		return 1;
+
+	/* states that only wait for a delimiter skip ahead a word at a time */
+	switch (lx->st) {
+	case LX_BODY: {
+		__u32 n = len - pos;
+
+		if (n > lx->body_left)
+			n = lx->body_left;
+		lx->body_left -= n;
+		sc->pos = pos + n;
+		if (lx->body_left == 0)
+			lx->st = LX_IDLE;
+		return 0;
+	}
+	case LX_OPAQUE:
+	case LX_DROPALL:
+		sc->pos = len;
+		return 1;
+	case LX_HSKIP:
+		next = bv_find2(sc, pos, '\n', '\n');
+		goto skipped;
+	case LX_REQ_REST:
+		next = bv_find2(sc, pos, '\n', '\n');
+		goto skipped;
+	case LX_HVAL:
+		if (lx->hdr == H_COOKIE && lx->sub == C_SKIP) {
+			next = bv_find2(sc, pos, ';', '\n');
+			goto skipped;
+		}
+		break;
+	}
+	bv_lex_byte(sc, pos);
+	sc->pos = pos + 1;
+	return 0;
+
+skipped:
+	if (next > len)
+		next = len;
+	lx->hdr_bytes += next - pos;
+	if (next < len) {
+		bv_lex_byte(sc, next);
+		next++;
+	}
+	sc->pos = next;
+	return 0;
+}
+
+#endif /* BV_HTTP_H */

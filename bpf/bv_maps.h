@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Every map of the program, declared in one place. The tunables are pinned
+ * by name under /sys/fs/bpf/beaconveil so operators can change them live
+ * with bpftool, and a restarted daemon adopts them. Names stay <= 15 chars.
+ */
+#ifndef BV_MAPS_H
+#define BV_MAPS_H
+
+#include "bv_flow.h"
+
+#ifndef BV_MAX_FLOWS
+#define BV_MAX_FLOWS 65536 /* userspace may resize before load */
+#endif
+
+#define BV_SCRATCH_LEN 4096 /* bytes of one segment we scan (power of 2) */
+
+/* bv_policy[0]: the global default policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_policy SEC(".maps");
+
+/* Per-application overrides, keyed by app id or Host. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct bv_app_key);
+	__type(value, struct bv_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_apppol SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_settings SEC(".maps");
+
+/* bv_ports[port] = 1 marks a beacon port (host byte order index). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BV_MAX_PATHS);
+	__type(key, __u32);
+	__type(value, struct bv_path_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_paths SEC(".maps");
+
+/* Counters: enum bv_decision then enum bv_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BV_ST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BV_MAX_FLOWS);
+	__type(key, struct bv_flow_key);
+	__type(value, struct bv_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_flows SEC(".maps");
+
+/* Mirror mode: where kept packets go (bv_egress[0]). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bv_egress SEC(".maps");
+
+/* Work area of the CPU: the segment's bytes and the scanner's registers. */
+#define BV_MAX_SPANS 8
+struct bv_span {
+	__u16 pos;      /* offset in buf */
+	__u16 len;
+	__u16 id_off;   /* identifier characters before this span */
+	__u8 forced;    /* replace whatever the decision (undecided at cut) */
+	__u8 _pad;
+};
+
+struct bv_scratch {
+	struct bv_lexer lx;     /* the lexer being run */
+	struct bv_lexer base;   /* its state at the segment's first byte */
+	struct bv_policy gpol;  /* global policy, sanitised */
+	struct bv_settings set;
+	struct bv_flow_key fkey;
+	struct bv_flow nf;      /* a new flow being built (too big for the stack) */
+	__u32 pos;              /* next byte of buf to scan */
+	__u32 len;              /* payload bytes in buf */
+	__u32 seq0;             /* TCP seq of buf[0] */
+	__u32 live_from;        /* bytes before this were seen before: count nothing */
+	__u32 dirty_lo, dirty_hi; /* rewritten byte range [lo, hi) */
+	__u64 csum;             /* one's complement delta of the rewrites */
+	__u32 nspans;
+	__u8 seg_drop;          /* a request touching this segment is dropped */
+	__u8 drop_reset;        /* ... and its policy says reset */
+	__u8 span_open;         /* spans[nspans-1] still growing */
+	__u8 known_dec;         /* final decision known from a later scan */
+	struct bv_span spans[BV_MAX_SPANS];
+	char buf[2 * BV_SCRATCH_LEN]; /* upper half: slack for word loads/stores */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_scratch);
+} bv_scratch SEC(".maps");
+
+#endif /* BV_MAPS_H */

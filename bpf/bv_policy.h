@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Policy: defaults, sanitising what operators wrote with bpftool, and the
+ * one decision each beacon request gets (SPEC §3). Precedence, first match
+ * wins: collection_level=off, dtDisabled, crash report, missing consent
+ * under opt-in, DNT, GPC, collection_level=performance, else pass.
+ */
+#ifndef BV_POLICY_H
+#define BV_POLICY_H
+
+#include "bv_flow.h"
+
+static __always_inline void bv_policy_defaults(struct bv_policy *p)
+{
+	__builtin_memset(p, 0, sizeof(*p));
+	p->valid = 1;
+	p->ip_mask = BV_IPMASK_ALL;
+	p->ipv4_prefix = 24;
+	p->ipv6_prefix = 48;
+	p->respect_dnt = 1;
+	p->dnt_action = BV_DNT_ANONYMIZE;
+	p->respect_gpc = 1;
+	p->honour_disabled = 1;
+	p->drop_action = BV_DROPACT_DROP;
+	p->collection_level = BV_LEVEL_USER_BEHAVIOR;
+	p->crash_reports = 1;
+}
+
+/* Copy `src` into `dst`, replacing out-of-range fields by their defaults so
+ * the program never acts on garbage. An entry never written (valid != 1)
+ * yields the built-in defaults. */
+static __always_inline void bv_policy_sanitize(struct bv_policy *dst, const struct bv_policy *src)
+{
+	struct bv_policy d;
+
+	bv_policy_defaults(&d);
+	if (!src || src->valid != 1) {
+		*dst = d;
+		return;
+	}
+	*dst = *src;
+	dst->_pad[0] = dst->_pad[1] = dst->_pad[2] = 0;
+	if (src->ip_mask > BV_IPMASK_OFF)
+		dst->ip_mask = d.ip_mask;
+	if (src->ipv4_prefix > 32)
+		dst->ipv4_prefix = d.ipv4_prefix;
+	if (src->ipv6_prefix > 128)
+		dst->ipv6_prefix = d.ipv6_prefix;
+	if (src->respect_dnt > 1)
+		dst->respect_dnt = d.respect_dnt;
+	if (src->dnt_action > BV_DNT_DROP)
+		dst->dnt_action = d.dnt_action;
+	if (src->respect_gpc > 1)
+		dst->respect_gpc = d.respect_gpc;
+	if (src->opt_in > 1)
+		dst->opt_in = d.opt_in;
+	if (src->user_tracking > 1)
+		dst->user_tracking = d.user_tracking;
+	if (src->honour_disabled > 1)
+		dst->honour_disabled = d.honour_disabled;
+	if (src->drop_action > BV_DROPACT_RESET)
+		dst->drop_action = d.drop_action;
+	if (src->collection_level > BV_LEVEL_OFF)
+		dst->collection_level = d.collection_level;
+	if (src->crash_reports > 1)
+		dst->crash_reports = d.crash_reports;
+}
+
+static __always_inline int bv_dnt_effective(const struct bv_policy *p, __u16 sig)
+{
+	return p->respect_dnt && (sig & BV_SIG_DNT);
+}
+
+static __always_inline int bv_gpc_effective(const struct bv_policy *p, __u16 sig)
+{
+	return p->respect_dnt && p->respect_gpc && (sig & BV_SIG_GPC);
+}
+
+static __always_inline __u8 bv_decide(const struct bv_policy *p, __u16 sig)
+{
+	if (sig & BV_SIG_MALFORMED)
+		return BV_DEC_MALFORMED;
+	if (p->collection_level == BV_LEVEL_OFF)
+		return BV_DEC_DROPPED_LEVEL_OFF;
+	if (p->honour_disabled && (sig & BV_SIG_DISABLED))
+		return BV_DEC_DROPPED_DISABLED;
+	if (!p->crash_reports && (sig & BV_SIG_CRASH))
+		return BV_DEC_DROPPED_CRASH_REPORT;
+	if (p->opt_in && !(sig & BV_SIG_CONSENT))
+		return BV_DEC_DROPPED_NO_CONSENT;
+	if (bv_dnt_effective(p, sig))
+		return p->dnt_action == BV_DNT_DROP ? BV_DEC_DROPPED_DNT : BV_DEC_ANONYMIZED;
+	if (bv_gpc_effective(p, sig))
+		return p->dnt_action == BV_DNT_DROP ? BV_DEC_DROPPED_GPC : BV_DEC_ANONYMIZED;
+	if (p->collection_level == BV_LEVEL_PERFORMANCE)
+		return BV_DEC_ANONYMIZED;
+	return BV_DEC_PASS;
+}
+
+static __always_inline int bv_decision_drops(__u8 d)
+{
+	return d != BV_DEC_PASS && d != BV_DEC_ANONYMIZED && d != BV_UNDECIDED;
+}
+
+/* Could this still-undecided request end up anonymized? Then identifiers
+ * that must leave before the decision are replaced now (README: "signals
+ * after identifiers"). */
+static __always_inline int bv_may_anonymize(const struct bv_policy *p)
+{
+	return p->collection_level == BV_LEVEL_PERFORMANCE ||
+	       (p->respect_dnt && p->dnt_action == BV_DNT_ANONYMIZE);
+}
+
+#endif /* BV_POLICY_H */

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The contract between the XDP program (bpf/) and userspace (user/, tests/).
+ * Every struct that crosses a map lives here, once. Layouts are fixed, padded
+ * explicitly and little-endian on the wire of `bpftool map update`, because
+ * operators write these bytes by hand.
+ */
+#ifndef BV_ABI_H
+#define BV_ABI_H
+
+#include <linux/types.h>
+
+#define BV_PIN_ROOT "/sys/fs/bpf"
+#define BV_PIN_DIR  "/sys/fs/bpf/beaconveil"
+
+/* Where the program runs; a read-only load-time constant (.rodata). */
+enum bv_mode {
+	BV_MODE_INLINE = 0, /* collector NIC: payload rewrites only, never L3 */
+	BV_MODE_MIRROR = 1, /* copy of traffic: also L3, redirect to egress */
+	BV_MODE_PCAP   = 2, /* offline: as mirror, but kept packets are XDP_PASS */
+};
+
+enum bv_ip_mask   { BV_IPMASK_ALL = 0, BV_IPMASK_PUBLIC = 1, BV_IPMASK_OFF = 2 };
+enum bv_dnt_action { BV_DNT_ANONYMIZE = 0, BV_DNT_DROP = 1 };
+enum bv_drop_action { BV_DROPACT_DROP = 0, BV_DROPACT_RESET = 1 };
+enum bv_level {
+	BV_LEVEL_USER_BEHAVIOR = 0,
+	BV_LEVEL_PERFORMANCE   = 1,
+	BV_LEVEL_OFF           = 2,
+};
+
+/*
+ * One policy: the global default (bv_policy[0]) or a per-application
+ * override (bv_apppol[key]). `valid` must be 1: an all-zero entry (never
+ * written) makes the program fall back to the built-in defaults, so a map
+ * nobody filled in never weakens privacy. Out-of-range values are replaced
+ * by the default of that field (documented in README).
+ */
+struct bv_policy {
+	__u8 valid;            /* 1 = entry written by someone */
+	__u8 ip_mask;          /* enum bv_ip_mask */
+	__u8 ipv4_prefix;      /* bits kept, 0..32 (default 24) */
+	__u8 ipv6_prefix;      /* bits kept, 0..128 (default 48) */
+	__u8 respect_dnt;      /* 0/1 (default 1) */
+	__u8 dnt_action;       /* enum bv_dnt_action */
+	__u8 respect_gpc;      /* 0/1 (default 1) */
+	__u8 opt_in;           /* 0/1 (default 0) */
+	__u8 user_tracking;    /* 0/1 (default 0) */
+	__u8 honour_disabled;  /* 0/1 (default 1) */
+	__u8 drop_action;      /* enum bv_drop_action */
+	__u8 collection_level; /* enum bv_level */
+	__u8 crash_reports;    /* 0/1 (default 1) */
+	__u8 _pad[3];
+};
+
+/* Key of bv_apppol: an application id (app=/ai=) or a lower-case Host. */
+#define BV_APPKEY_LEN 64
+enum bv_appkey_kind { BV_APPKEY_APP = 1, BV_APPKEY_HOST = 2 };
+struct bv_app_key {
+	__u8 kind;                 /* enum bv_appkey_kind */
+	__u8 len;                  /* bytes used in id */
+	__u8 _pad[2];
+	char id[BV_APPKEY_LEN];    /* zero padded */
+};
+
+/* Methods that may start a beacon request (bv_settings.methods bits). */
+enum bv_method_bit {
+	BV_M_GET = 1 << 0, BV_M_POST = 1 << 1, BV_M_PUT = 1 << 2,
+	BV_M_HEAD = 1 << 3, BV_M_OPTIONS = 1 << 4, BV_M_PATCH = 1 << 5,
+	BV_M_DELETE = 1 << 6,
+};
+
+/* Global settings other than policy; bv_settings[0]. */
+struct bv_settings {
+	__u32 methods;      /* enum bv_method_bit mask (default GET|POST) */
+	__u32 _pad;
+	__u64 anon_key[2];  /* key for replacement identifiers (pseudonyms) */
+};
+
+/* Path rules (bv_paths[0..BV_MAX_PATHS-1]); an entry with kind 0 is unused. */
+#define BV_MAX_PATHS 16
+#define BV_PATH_LEN  60
+enum bv_path_kind {
+	BV_PATH_NONE        = 0,
+	BV_PATH_SEG_PREFIX  = 1, /* last path segment starts with pat ("rb_") */
+	BV_PATH_EXACT_OR_ID = 2, /* path == pat or pat + "/" + one segment ("/bf") */
+	BV_PATH_PREFIX      = 3, /* path starts with pat ("/collect") */
+	BV_PATH_EXACT       = 4, /* path == pat */
+};
+struct bv_path_rule {
+	__u8 kind;              /* enum bv_path_kind */
+	__u8 len;               /* bytes of pat used */
+	__u8 crash_report;      /* 1: this rule marks crash-report beacons */
+	__u8 _pad;
+	char pat[BV_PATH_LEN];
+};
+
+/* Decisions, one per beacon request; index into bv_stats too. */
+enum bv_decision {
+	BV_DEC_PASS = 0,
+	BV_DEC_ANONYMIZED,
+	BV_DEC_DROPPED_DNT,
+	BV_DEC_DROPPED_GPC,
+	BV_DEC_DROPPED_NO_CONSENT,
+	BV_DEC_DROPPED_DISABLED,
+	BV_DEC_DROPPED_LEVEL_OFF,
+	BV_DEC_DROPPED_CRASH_REPORT,
+	BV_DEC_MALFORMED,
+	BV_DEC_MAX,
+};
+
+/* Per-packet and internal counters (bv_stats, per-CPU u64), after decisions. */
+enum bv_stat {
+	BV_ST_PKTS = BV_DEC_MAX,  /* every packet the program saw */
+	BV_ST_NON_IP,             /* not IPv4/IPv6: passed untouched */
+	BV_ST_NON_TCP,            /* IP but not TCP */
+	BV_ST_OTHER_TCP,          /* TCP not on a beacon port */
+	BV_ST_BEACON_PORT,        /* TCP on a beacon port (either direction) */
+	BV_ST_MALFORMED_PKT,      /* bad L2/L3/L4 structure: dropped */
+	BV_ST_FRAGMENT,           /* IP fragment carrying TCP: dropped */
+	BV_ST_ACT_PASS,           /* verdicts actually returned */
+	BV_ST_ACT_DROP,
+	BV_ST_ACT_TX,             /* TCP RST sent back (drop_action=reset) */
+	BV_ST_ACT_REDIRECT,
+	BV_ST_L3_MASKED,          /* addresses masked in IP headers */
+	BV_ST_TEXT_MASKED,        /* addresses masked in text headers / PROXY */
+	BV_ST_IDS_REPLACED,       /* visitor identifiers replaced */
+	BV_ST_REQUESTS,           /* HTTP requests seen on beacon ports */
+	BV_ST_FLOW_NEW,           /* flow state created */
+	BV_ST_FLOW_UNKNOWN,       /* mid-request data without state: dropped */
+	BV_ST_OUT_OF_ORDER,       /* segment after a gap: dropped */
+	BV_ST_RETRANSMIT,         /* old data seen again */
+	BV_ST_HELD_UNDECIDED,     /* ids replaced before the decision was known */
+	BV_ST_PROXY_V1,
+	BV_ST_PROXY_V2,
+	BV_ST_MAX,
+};
+
+/* Privacy class: DSCP (mirror/pcap) and XDP metadata carry it. */
+enum bv_class {
+	BV_CLASS_NONE = 0,        /* not a beacon packet */
+	BV_CLASS_UNDECIDED = 1,   /* beacon request, decision not yet known */
+	BV_CLASS_IDENTIFIED = 2,  /* decision pass: identifiers kept */
+	BV_CLASS_ANONYMIZED = 3,  /* decision anonymized */
+	BV_CLASS_DROPPED = 4,     /* never leaves, but counted under this */
+};
+#define BV_DSCP_BASE 0x20     /* DSCP = BV_DSCP_BASE + class (CS4 block) */
+
+/* XDP metadata in front of the packet for a consumer (AF_XDP, tc). */
+#define BV_META_MAGIC 0xbeac0e11u
+struct bv_meta {
+	__u32 magic;
+	__u8 class;     /* enum bv_class */
+	__u8 decision;  /* enum bv_decision, or 0xff while undecided */
+	__u16 flags;    /* enum bv_sig bits of the request */
+};
+
+/* Signals of one request (bv_flow.sig). */
+enum bv_sig {
+	BV_SIG_BEACON   = 1 << 0,
+	BV_SIG_DNT      = 1 << 1,
+	BV_SIG_GPC      = 1 << 2,
+	BV_SIG_CONSENT  = 1 << 3,
+	BV_SIG_DISABLED = 1 << 4,
+	BV_SIG_CRASH    = 1 << 5,
+	BV_SIG_VISITOR  = 1 << 6,  /* rxVisitor / dtPC / vi= seen */
+	BV_SIG_APPPOL   = 1 << 7,  /* a per-application policy applies */
+	BV_SIG_CHUNKED  = 1 << 8,
+	BV_SIG_HAS_CLEN = 1 << 9,
+	BV_SIG_MALFORMED = 1 << 10,
+};
+
+#endif /* BV_ABI_H */

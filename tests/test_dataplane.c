@@ -1,0 +1,1102 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Data-plane behaviour through the real, loaded XDP program: crafted frames
+ * in, exact bytes, verdicts and counters out. One BPF_PROG_TEST_RUN per
+ * frame; flow state carries over between frames as on the wire.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "pktbuild.h"
+
+#define CLIENT4 "203.0.113.57"
+#define SERVER4 "198.18.0.10"
+#define CLIENT6 "2001:db8:85a3:8d3:1319:8a2e:370:7348"
+#define SERVER6 "2001:db8::10"
+
+static struct bv_harness H;
+static uint8_t out[16384];
+static size_t outlen;
+static uint32_t next_cport = 40000;
+
+/* One connection from the client's side. */
+struct conn {
+	struct pkt_opts o;
+	uint32_t seq;
+};
+
+static void conn_init(struct conn *c, int family)
+{
+	memset(c, 0, sizeof(*c));
+	c->o.family = family;
+	c->o.src = family == 4 ? CLIENT4 : CLIENT6;
+	c->o.dst = family == 4 ? SERVER4 : SERVER6;
+	c->o.sport = (uint16_t)next_cport++;
+	c->o.dport = 80;
+	c->seq = 1000;
+}
+
+static int run(const uint8_t *in, size_t len)
+{
+	outlen = sizeof(out);
+	return harness_run(&H, in, len, out, &outlen);
+}
+
+/* SYN, then nothing else: the flow is known from its start. */
+static void conn_syn(struct conn *c)
+{
+	uint8_t f[256];
+	struct pkt_opts o = c->o;
+	size_t n;
+
+	o.tcp_flags = 0x02;
+	o.seq = c->seq - 1;
+	n = pkt_build_tcp(f, sizeof(f), &o, NULL, 0);
+	assert_true(n > 0);
+	assert_int_equal(run(f, n), XDP_PASS);
+}
+
+/* Send one data segment; returns the XDP action; the output is in out. */
+static int conn_send(struct conn *c, const char *payload, size_t plen)
+{
+	static uint8_t f[16384];
+	struct pkt_opts o = c->o;
+	size_t n;
+
+	o.seq = c->seq;
+	n = pkt_build_tcp(f, sizeof(f), &o, payload, plen);
+	assert_true(n > 0);
+	c->seq += (uint32_t)plen;
+	return run(f, n);
+}
+
+static int conn_sends(struct conn *c, const char *s)
+{
+	return conn_send(c, s, strlen(s));
+}
+
+/* Payload of the output frame as a NUL-terminated string (static). */
+static const char *out_payload(void)
+{
+	static char s[16384];
+	size_t plen = 0;
+	const uint8_t *p = pkt_payload(out, outlen, &plen);
+
+	assert_non_null(p);
+	assert_true(plen < sizeof(s));
+	memcpy(s, p, plen);
+	s[plen] = 0;
+	return s;
+}
+
+static void assert_csums_ok(void)
+{
+	assert_true(pkt_ipv4_csum_ok(out, outlen));
+	assert_true(pkt_l4_csum_ok(out, outlen));
+}
+
+static void assert_addr4(const uint8_t *a, int b0, int b1, int b2, int b3)
+{
+	assert_int_equal(a[0], b0);
+	assert_int_equal(a[1], b1);
+	assert_int_equal(a[2], b2);
+	assert_int_equal(a[3], b3);
+}
+
+static __u64 stat(int idx)
+{
+	return harness_stat(&H, idx);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (harness_open(&H, BV_MODE_INLINE))
+		return -1;
+	return 0;
+}
+
+static int setup_pcap(void **state)
+{
+	(void)state;
+	if (harness_open(&H, BV_MODE_PCAP))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	harness_close(&H);
+	return 0;
+}
+
+#define BEACON_LINE "POST /myapp/rb_bf12345abc?type=js3&sn=42&app=ea7c4b59f27d43eb HTTP/1.1\r\n"
+#define RXV "1700000000000ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+/* ------------------------------------------------------------------ */
+
+static void test_non_beacon_port_untouched(void **state)
+{
+	struct conn c;
+	const char *req = "POST /rb_bf1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n";
+
+	(void)state;
+	conn_init(&c, 4);
+	c.o.dport = 443;
+	__u64 before = stat(BV_ST_OTHER_TCP);
+	assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	assert_string_equal(out_payload(), req);
+	assert_int_equal(stat(BV_ST_OTHER_TCP), before + 1);
+}
+
+static void test_beacon_xff_masked_pass(void **state)
+{
+	struct conn c;
+	__u64 pass0 = stat(BV_DEC_PASS);
+
+	(void)state;
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, BEACON_LINE
+				    "Host: collector.example\r\n"
+				    "X-Forwarded-For: 203.0.113.57, 198.51.100.200\r\n"
+				    "Cookie: rxVisitor=" RXV "; dtCookie=v_4_srv\r\n"
+				    "Content-Length: 0\r\n\r\n"), XDP_PASS);
+	assert_string_equal(out_payload(), BEACON_LINE
+			    "Host: collector.example\r\n"
+			    "X-Forwarded-For: 203.0.113.0 , 198.51.100.0  \r\n"
+			    "Cookie: rxVisitor=" RXV "; dtCookie=v_4_srv\r\n"
+			    "Content-Length: 0\r\n\r\n");
+	assert_csums_ok();
+	assert_int_equal(stat(BV_DEC_PASS), pass0 + 1);
+}
+
+static void test_not_a_beacon_path(void **state)
+{
+	struct conn c;
+	const char *req = "POST /rbx HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\nDNT: 1\r\n\r\n";
+	__u64 req0 = stat(BV_ST_REQUESTS), pass0 = stat(BV_DEC_PASS);
+
+	(void)state;
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	assert_string_equal(out_payload(), req);
+	assert_int_equal(stat(BV_ST_REQUESTS), req0 + 1);
+	assert_int_equal(stat(BV_DEC_PASS), pass0);
+}
+
+
+/* ---- policy decisions ------------------------------------------------ */
+
+static void reset_policy(void)
+{
+	bv_config_free(&H.cfg);
+	bv_config_defaults(&H.cfg);
+	assert_int_equal(harness_apply(&H), 0);
+}
+
+static void set_policy(const char *key, const char *value)
+{
+	char err[256];
+
+	assert_int_equal(bv_policy_set_field(&H.cfg.global, key, value, err, sizeof(err)), 0);
+	assert_int_equal(harness_apply(&H), 0);
+}
+
+/* A beacon with every identifier: rxVisitor, dtPC random part, vi=. */
+#define ID_REQ(extra)                                                              \
+	"POST /myapp/rb_bf12345abc?type=js3&vi=QWERTYUIOPASDFGH&app=ea7c4b59f27d43eb HTTP/1.1\r\n" \
+	"Host: collector.example\r\n" extra                                        \
+	"Cookie: rxVisitor=" RXV "; dtPC=-15$123456789_123h12vABCDEFGHIJKLMNOP-0e0; dtCookie=v_4_srv_1\r\n" \
+	"Content-Length: 0\r\n\r\n"
+
+/* True if the identifier values in s are not the originals but keep shape. */
+static void assert_ids_replaced(const char *s)
+{
+	const char *v = strstr(s, "rxVisitor=");
+	const char *q = strstr(s, "vi=");
+	const char *d = strstr(s, "h12v");
+
+	assert_non_null(v);
+	assert_non_null(q);
+	assert_non_null(d);
+	v += strlen("rxVisitor=");
+	assert_memory_not_equal(v, RXV, 45);
+	for (int i = 0; i < 45; i++) {
+		if (i < 13)
+			assert_true(v[i] >= '0' && v[i] <= '9');
+		else if (RXV[i] >= 'A' && RXV[i] <= 'Z')
+			assert_true(v[i] >= 'A' && v[i] <= 'Z');
+		else
+			assert_true(v[i] >= '0' && v[i] <= '9');
+	}
+	assert_int_equal(v[45], ';');
+	q += 3;
+	assert_memory_not_equal(q, "QWERTYUIOPASDFGH", 16);
+	assert_int_equal(q[16], '&');
+	d += 4;
+	assert_memory_not_equal(d, "ABCDEFGHIJKLMNOP", 16);
+	assert_memory_equal(d + 16, "-0e0;", 5);
+	assert_non_null(strstr(s, "-15$123456789_123h12v"));
+}
+
+static void assert_ids_kept(const char *s)
+{
+	assert_non_null(strstr(s, "rxVisitor=" RXV ";"));
+	assert_non_null(strstr(s, "vi=QWERTYUIOPASDFGH&"));
+	assert_non_null(strstr(s, "h12vABCDEFGHIJKLMNOP-0e0"));
+}
+
+static int send_one(const char *req)
+{
+	struct conn c;
+
+	conn_init(&c, 4);
+	conn_syn(&c);
+	return conn_sends(&c, req);
+}
+
+static void test_dnt_anonymizes(void **state)
+{
+	__u64 a0 = stat(BV_DEC_ANONYMIZED), r0 = stat(BV_ST_IDS_REPLACED);
+	const char *req = ID_REQ("DNT: 1\r\n");
+
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one(req), XDP_PASS);
+	assert_int_equal(strlen(out_payload()), strlen(req));
+	assert_ids_replaced(out_payload());
+	assert_csums_ok();
+	assert_int_equal(stat(BV_DEC_ANONYMIZED), a0 + 1);
+	assert_int_equal(stat(BV_ST_IDS_REPLACED), r0 + 3);
+}
+
+static void test_no_signal_keeps_ids(void **state)
+{
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one(ID_REQ("")), XDP_PASS);
+	assert_ids_kept(out_payload());
+}
+
+static void test_dnt_case_and_space(void **state)
+{
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one(ID_REQ("dNt:   1  \r\n")), XDP_PASS);
+	assert_ids_replaced(out_payload());
+	/* "DNT: 0" and "DNT: 10" are not a request not to be tracked */
+	assert_int_equal(send_one(ID_REQ("DNT: 0\r\n")), XDP_PASS);
+	assert_ids_kept(out_payload());
+	assert_int_equal(send_one(ID_REQ("DNT: 10\r\n")), XDP_PASS);
+	assert_ids_kept(out_payload());
+}
+
+static void test_pseudonyms_deterministic_and_unlinkable(void **state)
+{
+	char a[2048], b[2048];
+	struct conn c;
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, ID_REQ("DNT: 1\r\n")), XDP_PASS);
+	strcpy(a, out_payload());
+	/* the same request again on the same connection: a new pseudonym */
+	assert_int_equal(conn_sends(&c, ID_REQ("DNT: 1\r\n")), XDP_PASS);
+	strcpy(b, out_payload());
+	assert_string_not_equal(a, b);
+	assert_ids_replaced(b);
+}
+
+static void test_dnt_drop(void **state)
+{
+	__u64 d0 = stat(BV_DEC_DROPPED_DNT);
+
+	(void)state;
+	reset_policy();
+	set_policy("dnt_action", "drop");
+	assert_int_equal(send_one(ID_REQ("DNT: 1\r\n")), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_DNT), d0 + 1);
+	set_policy("respect_dnt", "off");
+	assert_int_equal(send_one(ID_REQ("DNT: 1\r\n")), XDP_PASS);
+	assert_ids_kept(out_payload());
+	reset_policy();
+}
+
+static void test_gpc(void **state)
+{
+	__u64 g0 = stat(BV_DEC_DROPPED_GPC);
+
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one(ID_REQ("Sec-GPC: 1\r\n")), XDP_PASS);
+	assert_ids_replaced(out_payload());
+	set_policy("dnt_action", "drop");
+	assert_int_equal(send_one(ID_REQ("sec-gpc: 1\r\n")), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_GPC), g0 + 1);
+	set_policy("respect_gpc", "off");
+	assert_int_equal(send_one(ID_REQ("Sec-GPC: 1\r\n")), XDP_PASS);
+	assert_ids_kept(out_payload());
+	reset_policy();
+}
+
+static void test_opt_in_consent(void **state)
+{
+	__u64 n0 = stat(BV_DEC_DROPPED_NO_CONSENT);
+	const char *no_consent =
+		"GET /rb_bf1?type=js3 HTTP/1.1\r\nHost: a\r\nCookie: xdtCookie=1; rxVisitor=" RXV "\r\n\r\n";
+	const char *consent_sfx =
+		"GET /rb_bf1?type=js3 HTTP/1.1\r\nHost: a\r\nCookie: a=b; dtCookie1234=v_4\r\n\r\n";
+
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one(no_consent), XDP_PASS);
+	set_policy("opt_in", "on");
+	assert_int_equal(send_one(no_consent), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_NO_CONSENT), n0 + 1);
+	assert_int_equal(send_one(consent_sfx), XDP_PASS);
+	assert_int_equal(send_one(ID_REQ("")), XDP_PASS);
+	reset_policy();
+}
+
+static void test_disabled_cookie(void **state)
+{
+	__u64 d0 = stat(BV_DEC_DROPPED_DISABLED);
+	const char *dis = "POST /bf HTTP/1.1\r\nCookie: dtDisabled=true\r\n\r\n";
+	const char *notdis = "POST /bf HTTP/1.1\r\nCookie: dtDisabled=false; xdtDisabled=true\r\n\r\n";
+
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one(dis), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_DISABLED), d0 + 1);
+	assert_int_equal(send_one(notdis), XDP_PASS);
+	set_policy("honour_disabled", "off");
+	assert_int_equal(send_one(dis), XDP_PASS);
+	reset_policy();
+}
+
+static void test_collection_level(void **state)
+{
+	__u64 o0 = stat(BV_DEC_DROPPED_LEVEL_OFF);
+
+	(void)state;
+	reset_policy();
+	set_policy("collection_level", "off");
+	assert_int_equal(send_one(ID_REQ("")), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_LEVEL_OFF), o0 + 1);
+	set_policy("collection_level", "performance");
+	assert_int_equal(send_one(ID_REQ("")), XDP_PASS);
+	assert_ids_replaced(out_payload());
+	reset_policy();
+}
+
+static void test_crash_reports(void **state)
+{
+	__u64 c0 = stat(BV_DEC_DROPPED_CRASH_REPORT);
+	struct bv_path_rule *r;
+	const char *crash = "POST /myapp/crash/rb_x HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	(void)state;
+	reset_policy();
+	r = &H.cfg.paths[H.cfg.npaths++];
+	memset(r, 0, sizeof(*r));
+	r->kind = BV_PATH_PREFIX;
+	r->crash_report = 1;
+	strcpy(r->pat, "/myapp/crash/");
+	r->len = (__u8)strlen(r->pat);
+	assert_int_equal(harness_apply(&H), 0);
+	assert_int_equal(send_one(crash), XDP_PASS);
+	set_policy("crash_reports", "off");
+	assert_int_equal(send_one(crash), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_CRASH_REPORT), c0 + 1);
+	/* an ordinary beacon is not a crash report */
+	assert_int_equal(send_one(ID_REQ("")), XDP_PASS);
+	reset_policy();
+}
+
+static void add_app(int kind, const char *id, const char *key, const char *value)
+{
+	struct bv_config_app *a;
+	char err[256];
+
+	H.cfg.apps = realloc(H.cfg.apps, sizeof(*a) * (size_t)(H.cfg.napps + 1));
+	assert_non_null(H.cfg.apps);
+	a = &H.cfg.apps[H.cfg.napps++];
+	memset(a, 0, sizeof(*a));
+	a->key.kind = (__u8)kind;
+	a->key.len = (__u8)strlen(id);
+	memcpy(a->key.id, id, strlen(id));
+	a->pol = H.cfg.global;
+	assert_int_equal(bv_policy_set_field(&a->pol, key, value, err, sizeof(err)), 0);
+	assert_int_equal(harness_apply(&H), 0);
+}
+
+static void test_per_app_override(void **state)
+{
+	(void)state;
+	reset_policy();
+	add_app(BV_APPKEY_APP, "ea7c4b59f27d43eb", "dnt_action", "drop");
+	assert_int_equal(send_one(ID_REQ("DNT: 1\r\n")), XDP_DROP);
+	/* another application: the global policy */
+	assert_int_equal(send_one("POST /rb_1?app=other HTTP/1.1\r\nDNT: 1\r\n\r\n"), XDP_PASS);
+	reset_policy();
+	add_app(BV_APPKEY_HOST, "shop.example", "collection_level", "off");
+	assert_int_equal(send_one("POST /rb_1 HTTP/1.1\r\nHost: Shop.Example:8080\r\n\r\n"), XDP_DROP);
+	assert_int_equal(send_one("POST /rb_1 HTTP/1.1\r\nHost: other.example\r\n\r\n"), XDP_PASS);
+	reset_policy();
+}
+
+/* ---- recognition and segmentation ----------------------------------- */
+
+static void test_path_rules(void **state)
+{
+	static const struct { const char *line; int beacon; } cases[] = {
+		{ "POST /rb_bf12345abc HTTP/1.1", 1 },
+		{ "GET /myapp/rb_bf12345abc?type=js3&sn=1 HTTP/1.1", 1 },
+		{ "POST /bf HTTP/1.1", 1 },
+		{ "POST /bf/abc123 HTTP/1.1", 1 },
+		{ "POST /bf/abc/def HTTP/1.1", 0 },
+		{ "POST /bfx HTTP/1.1", 0 },
+		{ "POST /rbx HTTP/1.1", 0 },
+		{ "POST /rb_/x HTTP/1.1", 0 },
+		{ "PUT /rb_bf1 HTTP/1.1", 0 },     /* method not in the set */
+		{ "GET / HTTP/1.1", 0 },
+	};
+	char req[256];
+
+	(void)state;
+	reset_policy();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		__u64 b0 = stat(BV_DEC_PASS);
+
+		snprintf(req, sizeof(req), "%s\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n", cases[i].line);
+		assert_int_equal(send_one(req), XDP_PASS);
+		if (cases[i].beacon) {
+			assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+			assert_int_equal(stat(BV_DEC_PASS), b0 + 1);
+		} else {
+			assert_string_equal(out_payload(), req);
+			assert_int_equal(stat(BV_DEC_PASS), b0);
+		}
+	}
+}
+
+static void test_dnt_split_across_segments(void **state)
+{
+	struct conn c;
+	__u64 a0 = stat(BV_DEC_ANONYMIZED);
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1?vi=ABCDEFGH HTTP/1.1\r\nHost: a\r\nDN"), XDP_PASS);
+	assert_int_equal(conn_sends(&c, "T: 1\r\nCookie: rxVisitor=" RXV "\r\n\r\n"), XDP_PASS);
+	assert_null(strstr(out_payload(), RXV));
+	assert_int_equal(stat(BV_DEC_ANONYMIZED), a0 + 1);
+	assert_csums_ok();
+}
+
+static void test_xff_split_across_segments(void **state)
+{
+	struct conn c;
+	char seg1[64];
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.1"), XDP_PASS);
+	strcpy(seg1, out_payload());
+	assert_string_equal(seg1, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.1");
+	assert_int_equal(conn_sends(&c, "13.57, 2001:db8:85a3:8d3:1319:8a2e:370:7348\r\n\r\n"), XDP_PASS);
+	assert_string_equal(out_payload(), "13.0 , 2001:db8:85a3:000:0000:0000:000:0000\r\n\r\n");
+	assert_csums_ok();
+	/* cut inside the masked octet: "0" then spaces, never a digit of it */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Real-IP: 203.0.113.5"), XDP_PASS);
+	assert_string_equal(out_payload(), "POST /rb_1 HTTP/1.1\r\nX-Real-IP: 203.0.113.0");
+	assert_int_equal(conn_sends(&c, "7\r\n\r\n"), XDP_PASS);
+	assert_string_equal(out_payload(), " \r\n\r\n");
+}
+
+static void test_header_name_split(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forw"), XDP_PASS);
+	assert_int_equal(conn_sends(&c, "arded-For: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_string_equal(out_payload(), "arded-For: 203.0.113.0 \r\n\r\n");
+}
+
+static void test_keepalive_each_request(void **state)
+{
+	struct conn c;
+	__u64 p0 = stat(BV_DEC_PASS), a0 = stat(BV_DEC_ANONYMIZED), d0 = stat(BV_DEC_DROPPED_DNT);
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, ID_REQ("")), XDP_PASS);
+	assert_ids_kept(out_payload());
+	assert_int_equal(conn_sends(&c, ID_REQ("DNT: 1\r\n")), XDP_PASS);
+	assert_ids_replaced(out_payload());
+	/* a request with a body, then another request */
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nContent-Length: 10\r\n\r\n"), XDP_PASS);
+	assert_int_equal(conn_sends(&c, "0123456789"), XDP_PASS);
+	assert_int_equal(conn_sends(&c, ID_REQ("")), XDP_PASS);
+	assert_ids_kept(out_payload());
+	/* HAProxy's http-reuse: another client's request on the same connection */
+	set_policy("dnt_action", "drop");
+	assert_int_equal(conn_sends(&c, ID_REQ("DNT: 1\r\n")), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_PASS), p0 + 3);
+	assert_int_equal(stat(BV_DEC_ANONYMIZED), a0 + 1);
+	assert_int_equal(stat(BV_DEC_DROPPED_DNT), d0 + 1);
+	reset_policy();
+}
+
+static void test_body_spanning_segments(void **state)
+{
+	struct conn c;
+	const char *body_with_headers = "X-Forwarded-For: 203.0.113.57\r\n\r\n";
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nContent-Length: 40\r\n\r\n0123"), XDP_PASS);
+	/* body bytes that look like headers are body, not headers */
+	assert_int_equal(conn_sends(&c, body_with_headers), XDP_PASS);
+	assert_string_equal(out_payload(), body_with_headers);
+	assert_int_equal(conn_send(&c, "xxx", 3), XDP_PASS);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+}
+
+/* ---- addresses in text ------------------------------------------------ */
+
+static void test_client_ip_headers(void **state)
+{
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one("POST /rb_1 HTTP/1.1\r\n"
+				  "X-Forwarded-For:203.0.113.57,2001:db8:85a3:8d3:1319:8a2e:370:7348, unknown\r\n"
+				  "X-Real-IP: 198.51.100.23\r\n"
+				  "True-Client-IP: 2001:db8:1:2::99\r\n"
+				  "Forwarded: for=203.0.113.57;proto=http;by=198.18.0.10, for=\"[2001:db8:85a3:8d3::7348]\"\r\n"
+				  "X-Other: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_string_equal(out_payload(), "POST /rb_1 HTTP/1.1\r\n"
+			    "X-Forwarded-For:203.0.113.0 ,2001:db8:85a3:000:0000:0000:000:0000, unknown\r\n"
+			    "X-Real-IP: 198.51.100.0 \r\n"
+			    "True-Client-IP: 2001:db8:1:0::00\r\n"
+			    "Forwarded: for=203.0.113.0 ;proto=http;by=198.18.0.10, for=\"[2001:db8:85a3:000::0000]\"\r\n"
+			    "X-Other: 203.0.113.57\r\n\r\n");
+	assert_csums_ok();
+}
+
+static void test_ip_mask_modes_and_prefixes(void **state)
+{
+	const char *req = "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 10.1.2.3, 203.0.113.57, fd00:1:2:3::4, 172.20.1.1\r\n\r\n";
+
+	(void)state;
+	reset_policy();
+	set_policy("ip_mask", "public");
+	assert_int_equal(send_one(req), XDP_PASS);
+	assert_string_equal(out_payload(), "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 10.1.2.3, 203.0.113.0 , fd00:1:2:3::4, 172.20.1.1\r\n\r\n");
+	set_policy("ip_mask", "off");
+	assert_int_equal(send_one(req), XDP_PASS);
+	assert_string_equal(out_payload(), req);
+	set_policy("ip_mask", "all");
+	set_policy("ipv4_prefix", "16");
+	set_policy("ipv6_prefix", "32");
+	assert_int_equal(send_one(req), XDP_PASS);
+	assert_string_equal(out_payload(), "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 10.1.0.0, 203.0.0.0   , fd00:1:0:0::0, 172.20.0.0\r\n\r\n");
+	/* a prefix that is not a whole octet keeps only whole octets in text */
+	set_policy("ipv4_prefix", "20");
+	assert_int_equal(send_one(req), XDP_PASS);
+	assert_non_null(strstr(out_payload(), " 203.0.0.0   ,"));
+	set_policy("ipv4_prefix", "0");
+	assert_int_equal(send_one(req), XDP_PASS);
+	assert_non_null(strstr(out_payload(), " 0.0.0.0     ,"));
+	assert_non_null(strstr(out_payload(), ": 0.0.0.0 ,"));
+	reset_policy();
+}
+
+static void test_proxy_v1(void **state)
+{
+	struct conn c;
+	__u64 p0 = stat(BV_ST_PROXY_V1);
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\n"
+				    "POST /rb_1 HTTP/1.1\r\nDNT: 1\r\nCookie: rxVisitor=" RXV "\r\n\r\n"), XDP_PASS);
+	{
+		const char *want = "PROXY TCP4 203.0.113.0  198.18.0.10 56324 80\r\n";
+
+		assert_true(strncmp(out_payload(), want, strlen(want)) == 0);
+	}
+	assert_null(strstr(out_payload(), RXV));
+	assert_int_equal(stat(BV_ST_PROXY_V1), p0 + 1);
+	assert_csums_ok();
+	/* "PROXY" later on the connection is not a PROXY header */
+	assert_int_equal(conn_sends(&c, "PROXY TCP4 203.0.113.57 198.18.0.10 1 80\r\n"), XDP_PASS);
+	assert_int_equal(stat(BV_ST_PROXY_V1), p0 + 1);
+}
+
+static void test_proxy_v2(void **state)
+{
+	struct conn c;
+	uint8_t hdr[16 + 12] = { '\r', '\n', '\r', '\n', 0, '\r', '\n', 'Q', 'U', 'I', 'T', '\n',
+				 0x21, 0x11, 0, 12, 203, 0, 113, 57, 198, 18, 0, 10, 0xdc, 0x04, 0, 80 };
+	uint8_t hdr6[16 + 36] = { '\r', '\n', '\r', '\n', 0, '\r', '\n', 'Q', 'U', 'I', 'T', '\n',
+				  0x21, 0x21, 0, 36,
+				  0x20, 0x01, 0x0d, 0xb8, 0x85, 0xa3, 0x08, 0xd3, 0x13, 0x19, 0x8a, 0x2e, 0x03, 0x70, 0x73, 0x48,
+				  0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+				  0xdc, 0x04, 0, 80 };
+	const uint8_t *p;
+	size_t plen;
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_send(&c, (const char *)hdr, sizeof(hdr)), XDP_PASS);
+	p = pkt_payload(out, outlen, &plen);
+	assert_int_equal(plen, sizeof(hdr));
+	assert_memory_equal(p, hdr, 16);
+	assert_int_equal(p[16], 203); assert_int_equal(p[17], 0);
+	assert_int_equal(p[18], 113); assert_int_equal(p[19], 0);
+	assert_memory_equal(p + 20, hdr + 20, 8);    /* destination and ports kept */
+	assert_csums_ok();
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Real-IP: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+
+	conn_init(&c, 6);
+	conn_syn(&c);
+	assert_int_equal(conn_send(&c, (const char *)hdr6, sizeof(hdr6)), XDP_PASS);
+	p = pkt_payload(out, outlen, &plen);
+	assert_memory_equal(p + 16, hdr6 + 16, 6);
+	for (int i = 22; i < 32; i++)
+		assert_int_equal(p[i], 0);
+	assert_memory_equal(p + 32, hdr6 + 32, 20);
+	assert_csums_ok();
+}
+
+/* ---- L2/L3 shapes ------------------------------------------------------- */
+
+static void test_vlan_options_ext_headers(void **state)
+{
+	struct conn c;
+	const char *req = "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n";
+
+	(void)state;
+	reset_policy();
+	for (int fam = 4; fam <= 6; fam += 2) {
+		for (int nv = 0; nv <= 2; nv++) {
+			conn_init(&c, fam);
+			c.o.nvlan = nv;
+			c.o.vlan_id[0] = 100;
+			c.o.vlan_id[1] = 200;
+			if (fam == 4)
+				c.o.ip_opts_len = 8;
+			else
+				c.o.ipv6_ext = 2;
+			c.o.tcp_opts_len = 12;
+			conn_syn(&c);
+			assert_int_equal(conn_sends(&c, req), XDP_PASS);
+			assert_non_null(strstr(out_payload(), "203.0.113.0 \r\n"));
+			assert_csums_ok();
+		}
+	}
+}
+
+static void test_malformed_packets(void **state)
+{
+	uint8_t f[512];
+	struct pkt_opts o = { .family = 4, .src = CLIENT4, .dst = SERVER4, .sport = 1234, .dport = 80, .seq = 1 };
+	const char *pl = "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n";
+	size_t n = pkt_build_tcp(f, sizeof(f), &o, pl, strlen(pl));
+	uint8_t g[512];
+	__u64 m0 = stat(BV_ST_MALFORMED_PKT), fr0 = stat(BV_ST_FRAGMENT);
+
+	(void)state;
+	reset_policy();
+	/* bad IHL */
+	memcpy(g, f, n);
+	g[14] = 0x44;
+	assert_int_equal(run(g, n), XDP_DROP);
+	/* IHL beyond the packet */
+	memcpy(g, f, n);
+	g[14] = 0x4f;
+	assert_int_equal(run(g, 14 + 40), XDP_DROP);
+	/* total length beyond the frame (truncated) */
+	assert_int_equal(run(f, n - 10), XDP_DROP);
+	/* TCP data offset < 5 and beyond the datagram */
+	memcpy(g, f, n);
+	g[14 + 20 + 12] = 0x40;
+	assert_int_equal(run(g, n), XDP_DROP);
+	memcpy(g, f, n);
+	g[14 + 20 + 12] = 0xf0;
+	assert_int_equal(run(g, 14 + 20 + 30), XDP_DROP);
+	/* truncated Ethernet / IP header */
+	assert_int_equal(run(f, 20), XDP_DROP);
+	assert_int_equal(stat(BV_ST_MALFORMED_PKT), m0 + 6);
+	/* IPv4 fragments of TCP: dropped, never reassembled unmasked */
+	o.frag_off = 0x2000; /* MF */
+	n = pkt_build_tcp(f, sizeof(f), &o, pl, strlen(pl));
+	assert_int_equal(run(f, n), XDP_DROP);
+	o.frag_off = 0x0010;
+	n = pkt_build_tcp(f, sizeof(f), &o, pl, strlen(pl));
+	assert_int_equal(run(f, n), XDP_DROP);
+	assert_int_equal(stat(BV_ST_FRAGMENT), fr0 + 2);
+}
+
+static void test_non_ip_and_udp_pass(void **state)
+{
+	uint8_t f[128] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
+	struct pkt_opts o = { .family = 4, .src = CLIENT4, .dst = SERVER4, .sport = 53, .dport = 53 };
+	size_t n;
+	__u64 n0 = stat(BV_ST_NON_IP), u0 = stat(BV_ST_NON_TCP);
+
+	(void)state;
+	assert_int_equal(run(f, 60), XDP_PASS);
+	assert_memory_equal(out, f, 60);
+	n = pkt_build_udp(f, sizeof(f), &o, "hello", 5);
+	assert_int_equal(run(f, n), XDP_PASS);
+	assert_memory_equal(out, f, n);
+	assert_int_equal(stat(BV_ST_NON_IP), n0 + 1);
+	assert_int_equal(stat(BV_ST_NON_TCP), u0 + 1);
+}
+
+/* ---- flow state ----------------------------------------------------------- */
+
+static void test_retransmission_masked_again(void **state)
+{
+	struct conn c;
+	char first[512];
+	const char *req = "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\nDNT: 1\r\nCookie: rxVisitor=" RXV "\r\n\r\n";
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	strcpy(first, out_payload());
+	c.seq -= (uint32_t)strlen(req);
+	assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	assert_string_equal(out_payload(), first);
+}
+
+static void test_retransmission_of_dropped_request(void **state)
+{
+	struct conn c;
+	const char *req = "POST /rb_1 HTTP/1.1\r\nDNT: 1\r\n\r\n";
+	__u64 d0 = stat(BV_DEC_DROPPED_DNT);
+
+	(void)state;
+	reset_policy();
+	set_policy("dnt_action", "drop");
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, req), XDP_DROP);
+	c.seq -= (uint32_t)strlen(req);
+	assert_int_equal(conn_sends(&c, req), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_DNT), d0 + 1); /* one request, one decision */
+	reset_policy();
+}
+
+static void test_unknown_flow_mid_request_dropped(void **state)
+{
+	struct conn c;
+	__u64 u0 = stat(BV_ST_FLOW_UNKNOWN);
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	/* no SYN, not a request start: could be the middle of a beacon */
+	assert_int_equal(conn_sends(&c, "X-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_DROP);
+	assert_int_equal(stat(BV_ST_FLOW_UNKNOWN), u0 + 1);
+	/* a request start resynchronises */
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+	/* a flow first seen at a request start is fine */
+	conn_init(&c, 4);
+	assert_int_equal(conn_sends(&c, "GET /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+}
+
+static void test_gap_dropped_inline(void **state)
+{
+	struct conn c;
+	__u64 o0 = stat(BV_ST_OUT_OF_ORDER);
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nHost: a\r\n"), XDP_PASS);
+	c.seq += 10; /* ten bytes never seen */
+	assert_int_equal(conn_sends(&c, "X-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_DROP);
+	assert_int_equal(stat(BV_ST_OUT_OF_ORDER), o0 + 1);
+}
+
+static void test_signal_after_identifier(void **state)
+{
+	struct conn c;
+	__u64 h0 = stat(BV_ST_HELD_UNDECIDED);
+
+	(void)state;
+	reset_policy();
+	/* curl-style: the visitor cookie leaves before DNT is seen */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nCookie: rxVisitor=" RXV "\r\n"), XDP_PASS);
+	assert_null(strstr(out_payload(), RXV));
+	assert_int_equal(stat(BV_ST_HELD_UNDECIDED), h0 + 1);
+	assert_int_equal(conn_sends(&c, "DNT: 1\r\n\r\n"), XDP_PASS);
+	/* same, but the end of headers is in the same segment: decided, kept */
+	assert_int_equal(send_one("POST /rb_1 HTTP/1.1\r\nCookie: rxVisitor=" RXV "\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), RXV));
+	/* with DNT respected as drop nothing can turn into "anonymized": kept */
+	set_policy("dnt_action", "drop");
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nCookie: rxVisitor=" RXV "\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), RXV));
+	assert_int_equal(conn_sends(&c, "DNT: 1\r\n\r\n"), XDP_DROP);
+	reset_policy();
+}
+
+static void test_reset_inline(void **state)
+{
+	struct conn c;
+	struct pkt_view v;
+	const char *req = "POST /rb_1 HTTP/1.1\r\nDNT: 1\r\n\r\n";
+	__u64 t0 = stat(BV_ST_ACT_TX);
+
+	(void)state;
+	reset_policy();
+	set_policy("dnt_action", "drop");
+	set_policy("drop_action", "reset");
+	for (int fam = 4; fam <= 6; fam += 2) {
+		conn_init(&c, fam);
+		conn_syn(&c);
+		c.o.ack = 777;
+		assert_int_equal(conn_sends(&c, req), XDP_TX);
+		assert_int_equal(pkt_parse(out, outlen, &v), 0);
+		assert_int_equal(v.tcp_flags, 0x14);
+		assert_int_equal(v.sport, 80);
+		assert_int_equal(v.dport, c.o.sport);
+		assert_int_equal(v.seq, 777);
+		assert_int_equal(v.ack, c.seq);
+		assert_int_equal(v.payload_len, 0);
+		assert_csums_ok();
+		if (fam == 4) {
+			assert_addr4(v.src, 198, 18, 0, 10);
+			assert_addr4(v.dst, 203, 0, 113, 57);
+		}
+		/* MACs swapped */
+		assert_int_equal(out[5], 0x01);
+		assert_int_equal(out[11], 0x02);
+	}
+	assert_int_equal(stat(BV_ST_ACT_TX), t0 + 2);
+	reset_policy();
+}
+
+static void test_every_packet_counted(void **state)
+{
+	__u64 p0 = stat(BV_ST_PKTS), a0 = stat(BV_ST_ACT_PASS) + stat(BV_ST_ACT_DROP) +
+		   stat(BV_ST_ACT_TX) + stat(BV_ST_ACT_REDIRECT);
+	__u64 p1, a1;
+
+	(void)state;
+	reset_policy();
+	send_one(ID_REQ("DNT: 1\r\n"));
+	run(out, 20);
+	p1 = stat(BV_ST_PKTS);
+	a1 = stat(BV_ST_ACT_PASS) + stat(BV_ST_ACT_DROP) + stat(BV_ST_ACT_TX) + stat(BV_ST_ACT_REDIRECT);
+	assert_int_equal(p1, p0 + 3);       /* SYN, data, runt */
+	assert_int_equal(a1 - a0, p1 - p0); /* one verdict each */
+}
+
+/* ---- mirror / pcap mode ------------------------------------------------ */
+
+static void test_pcap_mode_l3_and_dscp(void **state)
+{
+	struct conn c;
+	struct pkt_view v;
+	uint8_t f[512];
+	struct pkt_opts o;
+	size_t n;
+
+	(void)state;
+	/* client -> server: source masked, DSCP tags the privacy class */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(pkt_parse(out, outlen, &v), 0);
+	assert_addr4(v.src, 203, 0, 113, 0);
+	assert_addr4(v.dst, 198, 18, 0, 10);
+	assert_csums_ok();
+	assert_int_equal(conn_sends(&c, ID_REQ("DNT: 1\r\n")), XDP_PASS);
+	assert_int_equal(pkt_parse(out, outlen, &v), 0);
+	assert_addr4(v.src, 203, 0, 113, 0);
+	assert_int_equal(v.tos >> 2, BV_DSCP_BASE + BV_CLASS_ANONYMIZED);
+	assert_ids_replaced(out_payload());
+	assert_csums_ok();
+	/* server -> client: destination masked */
+	o = c.o;
+	o.src = SERVER4;
+	o.dst = CLIENT4;
+	o.sport = 80;
+	o.dport = c.o.sport;
+	n = pkt_build_tcp(f, sizeof(f), &o, "HTTP/1.1 204 No Content\r\n\r\n", 27);
+	assert_int_equal(run(f, n), XDP_PASS);
+	assert_int_equal(pkt_parse(out, outlen, &v), 0);
+	assert_addr4(v.dst, 203, 0, 113, 0);
+	assert_addr4(v.src, 198, 18, 0, 10);
+	assert_csums_ok();
+	/* IPv6 and UDP: both addresses masked (no client side known) */
+	o.family = 6;
+	o.src = CLIENT6;
+	o.dst = SERVER6;
+	n = pkt_build_udp(f, sizeof(f), &o, "q", 1);
+	assert_int_equal(run(f, n), XDP_PASS);
+	assert_int_equal(pkt_parse(out, outlen, &v), 0);
+	{
+		static const uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x85, 0xa3 };
+
+		assert_memory_equal(v.src, want, 16);
+	}
+	assert_csums_ok();
+}
+
+static void test_pcap_mode_tshark_validates(void **state)
+{
+	uint8_t *frames[64];
+	size_t lens[64], nf = 0;
+	struct conn c;
+	int total = 0, bad = -1;
+	char path[] = "/tmp/bv_dp_XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		for (int i = 0; i < 4; i++) {
+			conn_init(&c, fam);
+			c.o.nvlan = i & 1;
+			conn_syn(&c);
+			frames[nf] = malloc(outlen);
+			memcpy(frames[nf], out, outlen);
+			lens[nf++] = outlen;
+			assert_int_equal(conn_sends(&c, ID_REQ("X-Forwarded-For: 203.0.113.57, 2001:db8::1\r\nDNT: 1\r\n")), XDP_PASS);
+			frames[nf] = malloc(outlen);
+			memcpy(frames[nf], out, outlen);
+			lens[nf++] = outlen;
+		}
+	}
+	assert_int_equal(pkt_write_pcap(path, frames, lens, nf), 0);
+	assert_int_equal(pkt_tshark_check(path, &total, &bad), 0);
+	assert_int_equal(total, (int)nf);
+	assert_int_equal(bad, 0);
+	for (size_t i = 0; i < nf; i++)
+		free(frames[i]);
+	unlink(path);
+	close(fd);
+}
+
+static void test_policy_garbage_is_sanitized(void **state)
+{
+	struct bv_policy p;
+	__u32 zero = 0;
+
+	(void)state;
+	/* what an operator might write with bpftool: out-of-range bytes */
+	memset(&p, 0xee, sizeof(p));
+	p.valid = 1;
+	assert_int_equal(bpf_map_update_elem(H.fds.policy, &zero, &p, 0), 0);
+	assert_int_equal(send_one(ID_REQ("DNT: 1\r\nX-Forwarded-For: 203.0.113.57\r\n")), XDP_PASS);
+	/* defaults apply: anonymize, /24 */
+	assert_ids_replaced(out_payload());
+	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+	/* an entry never written (valid = 0) means the defaults too */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(bpf_map_update_elem(H.fds.policy, &zero, &p, 0), 0);
+	assert_int_equal(send_one(ID_REQ("DNT: 1\r\nX-Forwarded-For: 203.0.113.57\r\n")), XDP_PASS);
+	assert_ids_replaced(out_payload());
+	reset_policy();
+}
+
+int main(void)
+{
+	const struct CMUnitTest inline_tests[] = {
+		cmocka_unit_test(test_non_beacon_port_untouched),
+		cmocka_unit_test(test_beacon_xff_masked_pass),
+		cmocka_unit_test(test_not_a_beacon_path),
+		cmocka_unit_test(test_dnt_anonymizes),
+		cmocka_unit_test(test_no_signal_keeps_ids),
+		cmocka_unit_test(test_dnt_case_and_space),
+		cmocka_unit_test(test_pseudonyms_deterministic_and_unlinkable),
+		cmocka_unit_test(test_dnt_drop),
+		cmocka_unit_test(test_gpc),
+		cmocka_unit_test(test_opt_in_consent),
+		cmocka_unit_test(test_disabled_cookie),
+		cmocka_unit_test(test_collection_level),
+		cmocka_unit_test(test_crash_reports),
+		cmocka_unit_test(test_per_app_override),
+		cmocka_unit_test(test_path_rules),
+		cmocka_unit_test(test_dnt_split_across_segments),
+		cmocka_unit_test(test_xff_split_across_segments),
+		cmocka_unit_test(test_header_name_split),
+		cmocka_unit_test(test_keepalive_each_request),
+		cmocka_unit_test(test_body_spanning_segments),
+		cmocka_unit_test(test_client_ip_headers),
+		cmocka_unit_test(test_ip_mask_modes_and_prefixes),
+		cmocka_unit_test(test_proxy_v1),
+		cmocka_unit_test(test_proxy_v2),
+		cmocka_unit_test(test_vlan_options_ext_headers),
+		cmocka_unit_test(test_malformed_packets),
+		cmocka_unit_test(test_non_ip_and_udp_pass),
+		cmocka_unit_test(test_retransmission_masked_again),
+		cmocka_unit_test(test_retransmission_of_dropped_request),
+		cmocka_unit_test(test_unknown_flow_mid_request_dropped),
+		cmocka_unit_test(test_gap_dropped_inline),
+		cmocka_unit_test(test_signal_after_identifier),
+		cmocka_unit_test(test_reset_inline),
+		cmocka_unit_test(test_every_packet_counted),
+		cmocka_unit_test(test_policy_garbage_is_sanitized),
+	};
+	const struct CMUnitTest pcap_tests[] = {
+		cmocka_unit_test(test_pcap_mode_l3_and_dscp),
+		cmocka_unit_test(test_pcap_mode_tshark_validates),
+	};
+	int fails = 0;
+
+	fails += cmocka_run_group_tests_name("dataplane_inline", inline_tests, setup, teardown);
+	fails += cmocka_run_group_tests_name("dataplane_pcap", pcap_tests, setup_pcap, teardown);
+	return fails ? 1 : 0;
+}

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [-q]
+ *
+ * Runs every frame of a capture once through the same XDP program the
+ * daemon attaches, with BPF_PROG_TEST_RUN (repeat 1, so each run sees the
+ * original bytes; flow state carries over in bv_flows as on a live NIC).
+ * Frames the program keeps (XDP_PASS, XDP_TX, XDP_REDIRECT) are written as
+ * the program left them; XDP_DROP and XDP_ABORTED are not written. Frames
+ * the program cannot see whole are never written ("unprocessable"): shorter
+ * than an Ethernet header, longer than the linear part of an xdp_buff for a
+ * program without frags support, or refused by the kernel.
+ *
+ * OUT is written to OUT.tmp and renamed when complete, so an error never
+ * leaves a partial OUT (nor replaces an existing one).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+/* pcap/bpf.h (classic BPF) clashes with linux/bpf.h: take only the DLTs. */
+#define PCAP_DONT_INCLUDE_PCAP_BPF_H
+#include <pcap/pcap.h>
+#include <pcap/dlt.h>
+
+#include "bv_abi.h"
+#include "cmd.h"
+#include "config.h"
+#include "loader.h"
+#include "beaconveil.skel.h"
+
+#define PFX "beaconveil pcap: "
+#define ETH_HDR_LEN 14
+#define OUT_CAP (256 * 1024)     /* > any frame test_run returns */
+#define OUT_SNAPLEN 262144       /* libpcap's maximum for DLT_EN10MB */
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static void pcap_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [-q]\n"
+		"\n"
+		"Anonymize a capture offline with the same BPF program the daemon runs:\n"
+		"every frame of IN (pcap or pcapng, Ethernet) goes once through the XDP\n"
+		"program; the frames it keeps are written to OUT (pcap), as rewritten,\n"
+		"with their original timestamps. Dropped frames are left out. Frames the\n"
+		"program cannot process whole (under 14 bytes, or larger than an XDP\n"
+		"buffer) are left out too and counted as unprocessable.\n"
+		"\n"
+		"IN may be - (stdin). OUT is a file, written as OUT.tmp and renamed\n"
+		"when complete: an error never leaves a partial OUT.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE  policy and settings (default: built-in defaults)\n"
+		"  -m, --mode MODE    pcap (default; as mirror, kept frames pass),\n"
+		"                     mirror, or inline (payload only, never L3)\n"
+		"  -q, --quiet        do not print the summary\n"
+		"  -h, --help         this help\n"
+		"\n"
+		"Prints a summary as \"name value\" lines: packets_in, packets_written,\n"
+		"packets_dropped (of which packets_aborted), packets_unprocessable, one\n"
+		"line per decision (pass, anonymized, dropped_dnt, ...), then the\n"
+		"program's counters (pkts, non_ip, ...).\n"
+		"\n"
+		"Needs root (CAP_BPF, CAP_NET_ADMIN) to load the program.\n"
+		"Exit status: 0 ok, 1 runtime error, 2 usage error.\n");
+}
+
+static int parse_mode(const char *s, enum bv_mode *m)
+{
+	if (!strcmp(s, "pcap"))
+		*m = BV_MODE_PCAP;
+	else if (!strcmp(s, "mirror"))
+		*m = BV_MODE_MIRROR;
+	else if (!strcmp(s, "inline"))
+		*m = BV_MODE_INLINE;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * Opens IN. Nanosecond pcap files are read and written with nanosecond
+ * timestamps; everything else (microsecond pcap, pcapng) with microseconds.
+ */
+static pcap_t *open_input(const char *path, int *prec, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	unsigned char magic[4];
+	struct stat st;
+	pcap_t *p;
+	FILE *f;
+
+	*prec = PCAP_TSTAMP_PRECISION_MICRO;
+	if (!strcmp(path, "-")) {
+		p = pcap_fopen_offline_with_tstamp_precision(stdin, *prec, ebuf);
+		if (!p)
+			snprintf(err, errlen, "cannot read input from stdin: %s", ebuf);
+		return p;
+	}
+	f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "cannot read input %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot read input %s: %s", path, strerror(EISDIR));
+		fclose(f);
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode) && fread(magic, 1, 4, f) == 4) {
+		if ((magic[0] == 0xa1 && magic[1] == 0xb2 && magic[2] == 0x3c && magic[3] == 0x4d) ||
+		    (magic[0] == 0x4d && magic[1] == 0x3c && magic[2] == 0xb2 && magic[3] == 0xa1))
+			*prec = PCAP_TSTAMP_PRECISION_NANO;
+	}
+	if (S_ISREG(st.st_mode) && fseek(f, 0, SEEK_SET)) {
+		snprintf(err, errlen, "cannot read input %s: %s", path, strerror(errno));
+		fclose(f);
+		return NULL;
+	}
+	p = pcap_fopen_offline_with_tstamp_precision(f, *prec, ebuf);
+	if (!p) {
+		snprintf(err, errlen, "cannot read input %s: %s", path, ebuf);
+		fclose(f);
+	}
+	return p;
+}
+
+struct counts {
+	unsigned long long in, written, dropped, aborted, unproc;
+};
+
+static void print_summary(const char *in, const char *out, enum bv_mode mode,
+			  const struct counts *c, const __u64 st[BV_ST_MAX])
+{
+	static const char *const mode_names[] = { "inline", "mirror", "pcap" };
+
+	printf("# beaconveil pcap %s -> %s (mode %s)\n", in, out, mode_names[mode]);
+	printf("packets_in %llu\n", c->in);
+	printf("packets_written %llu\n", c->written);
+	printf("packets_dropped %llu\n", c->dropped);
+	printf("packets_aborted %llu\n", c->aborted);
+	printf("packets_unprocessable %llu\n", c->unproc);
+	printf("# decisions, one per beacon request\n");
+	for (int i = 0; i < BV_DEC_MAX; i++)
+		printf("%s %llu\n", bv_decision_name(i), (unsigned long long)st[i]);
+	printf("# program counters\n");
+	for (int i = BV_DEC_MAX; i < BV_ST_MAX; i++)
+		printf("%s %llu\n", bv_stat_name(i), (unsigned long long)st[i]);
+}
+
+int cmd_pcap(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cfg_path = NULL, *in_path, *out_path;
+	enum bv_mode mode = BV_MODE_PCAP;
+	bool quiet = false;
+	struct bv_config cfg;
+	bool cfg_loaded = false;
+	struct bv_load_opts lo = { 0 };
+	struct beaconveil_bpf *skel = NULL;
+	struct bv_map_fds fds;
+	pcap_t *in = NULL, *dead = NULL;
+	pcap_dumper_t *dump = NULL;
+	char *tmp_path = NULL;
+	unsigned char *outbuf = NULL;
+	char err[4096] = "";
+	struct counts c = { 0 };
+	__u64 st[BV_ST_MAX];
+	struct sigaction sa, old_int, old_term;
+	bool sig_set = false;
+	size_t maxlen;
+	int prec, prog_fd, opt, ret = BV_EXIT_RUNTIME;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+
+	argv[0] = "beaconveil pcap"; /* getopt's messages */
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "c:m:qh", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 'm':
+			if (parse_mode(optarg, &mode)) {
+				fprintf(stderr, PFX "invalid --mode '%s' (pcap, mirror or inline)\n",
+					optarg);
+				return BV_EXIT_USAGE;
+			}
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			pcap_usage(stdout);
+			return BV_EXIT_OK;
+		default:
+			fprintf(stderr, "See 'beaconveil pcap --help'.\n");
+			return BV_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, PFX "%s (see 'beaconveil pcap --help')\n",
+			argc - optind < 2 ? "expects IN and OUT" : "too many arguments");
+		return BV_EXIT_USAGE;
+	}
+	in_path = argv[optind];
+	out_path = argv[optind + 1];
+	if (!*in_path || !*out_path) {
+		fprintf(stderr, PFX "IN and OUT must not be empty\n");
+		return BV_EXIT_USAGE;
+	}
+	if (!strcmp(out_path, "-")) {
+		fprintf(stderr, PFX "OUT must be a file (it is written whole, then renamed); "
+				"IN may be - for stdin\n");
+		return BV_EXIT_USAGE;
+	}
+
+	/* Configuration first: its errors need no privileges. */
+	if (cfg_path) {
+		if (bv_config_load(&cfg, cfg_path, err, sizeof(err))) {
+			fprintf(stderr, PFX "%s\n", err);
+			return BV_EXIT_RUNTIME;
+		}
+	} else {
+		bv_config_defaults(&cfg);
+	}
+	cfg_loaded = true;
+
+	in = open_input(in_path, &prec, err, sizeof(err));
+	if (!in)
+		goto fail;
+	if (pcap_datalink(in) != DLT_EN10MB) {
+		int dlt = pcap_datalink(in);
+		const char *name = pcap_datalink_val_to_name(dlt);
+		const char *desc = pcap_datalink_val_to_description(dlt);
+
+		snprintf(err, sizeof(err),
+			 "%s: unsupported link type %s (%s, %d); only Ethernet (EN10MB) is supported",
+			 in_path, name ? name : "unknown", desc ? desc : "no description", dlt);
+		goto fail;
+	}
+
+	lo.mode = mode;
+	lo.pin = false;
+	lo.max_flows = cfg.max_flows;
+	skel = bv_open_and_load(&lo, err, sizeof(err));
+	if (!skel)
+		goto fail;
+	bv_map_fds_get(skel, &fds);
+	if (bv_config_apply(&cfg, &fds, err, sizeof(err)))
+		goto fail;
+	prog_fd = bpf_program__fd(skel->progs.beaconveil_xdp);
+	/* A program without frags support sees only the linear part. */
+	if (bpf_program__flags(skel->progs.beaconveil_xdp) & BPF_F_XDP_HAS_FRAGS)
+		maxlen = OUT_CAP;
+	else
+		maxlen = bv_xdp_linear_max();
+
+	outbuf = malloc(OUT_CAP);
+	if (!outbuf || asprintf(&tmp_path, "%s.tmp", out_path) < 0) {
+		tmp_path = NULL;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	dead = pcap_open_dead_with_tstamp_precision(
+		DLT_EN10MB, pcap_snapshot(in) > OUT_SNAPLEN ? pcap_snapshot(in) : OUT_SNAPLEN, prec);
+	if (!dead) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	dump = pcap_dump_open(dead, tmp_path);
+	if (!dump) {
+		snprintf(err, sizeof(err), "cannot write output: %s", pcap_geterr(dead));
+		goto fail;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sig_set = true;
+
+	for (;;) {
+		int r = pcap_next_ex(in, &h, &data);
+
+		if (stop_sig) {
+			snprintf(err, sizeof(err), "interrupted by signal %d", (int)stop_sig);
+			goto fail;
+		}
+		if (r == PCAP_ERROR_BREAK)
+			break;
+		if (r != 1) {
+			snprintf(err, sizeof(err), "reading %s after %llu packets: %s", in_path,
+				 c.in, pcap_geterr(in));
+			goto fail;
+		}
+		c.in++;
+		if (h->caplen < ETH_HDR_LEN || h->caplen > maxlen) {
+			c.unproc++;
+			continue;
+		}
+
+		/*
+		 * With ctx_out the kernel reports where the frame starts in
+		 * data_out: metadata the program put in front (bpf_xdp_adjust_meta)
+		 * comes first and is not part of the frame.
+		 */
+		struct xdp_md ctx_in = { .data = 0, .data_end = h->caplen }, ctx_out = { 0 };
+		LIBBPF_OPTS(bpf_test_run_opts, t,
+			    .data_in = data,
+			    .data_size_in = h->caplen,
+			    .data_out = outbuf,
+			    .data_size_out = OUT_CAP,
+			    .ctx_in = &ctx_in,
+			    .ctx_size_in = sizeof(ctx_in),
+			    .ctx_out = &ctx_out,
+			    .ctx_size_out = sizeof(ctx_out),
+			    .repeat = 1);
+		if (bpf_prog_test_run_opts(prog_fd, &t)) {
+			int e = errno;
+
+			if (e == EINVAL || e == ENOMEM || e == E2BIG || e == ENOSPC) {
+				c.unproc++;
+				continue;
+			}
+			snprintf(err, sizeof(err), "BPF_PROG_TEST_RUN failed on packet %llu: %s%s",
+				 c.in, strerror(e),
+				 e == EPERM || e == EACCES
+					 ? " (needs root: CAP_BPF, CAP_NET_ADMIN)" : "");
+			goto fail;
+		}
+		switch (t.retval) {
+		case XDP_PASS:
+		case XDP_TX:
+		case XDP_REDIRECT: {
+			struct pcap_pkthdr oh = *h;
+			__u32 meta = ctx_out.data, flen;
+			long long len;
+
+			/* Cannot happen (the kernel says ENOSPC); never write a guess. */
+			if (t.data_size_out > OUT_CAP || meta > t.data_size_out ||
+			    t.data_size_out - meta < ETH_HDR_LEN) {
+				c.unproc++;
+				continue;
+			}
+			flen = t.data_size_out - meta;
+			len = (long long)h->len + (long long)flen - (long long)h->caplen;
+			oh.caplen = flen;
+			oh.len = len < (long long)flen ? flen : (bpf_u_int32)len;
+			pcap_dump((u_char *)dump, &oh, outbuf + meta);
+			c.written++;
+			break;
+		}
+		case XDP_ABORTED:
+			c.aborted++;
+			/* fall through */
+		default: /* XDP_DROP; unknown verdicts are treated as drops */
+			c.dropped++;
+			break;
+		}
+	}
+
+	errno = 0;
+	if (pcap_dump_flush(dump) || ferror(pcap_dump_file(dump))) {
+		snprintf(err, sizeof(err), "writing %s: %s", tmp_path, strerror(errno ? errno : EIO));
+		goto fail;
+	}
+	if (fsync(fileno(pcap_dump_file(dump))) && errno != EINVAL) {
+		snprintf(err, sizeof(err), "writing %s: %s", tmp_path, strerror(errno));
+		goto fail;
+	}
+	pcap_dump_close(dump);
+	dump = NULL;
+	if (rename(tmp_path, out_path)) {
+		snprintf(err, sizeof(err), "cannot rename %s to %s: %s", tmp_path, out_path,
+			 strerror(errno));
+		goto fail;
+	}
+	if (bv_stats_read(bpf_map__fd(skel->maps.bv_stats), st)) {
+		snprintf(err, sizeof(err), "reading counters: %s", strerror(errno));
+		goto done_err; /* OUT is complete; report and fail */
+	}
+	if (!quiet)
+		print_summary(in_path, out_path, mode, &c, st);
+	ret = BV_EXIT_OK;
+	goto out;
+
+fail:
+	if (dump)
+		pcap_dump_close(dump);
+	dump = NULL;
+	if (tmp_path)
+		unlink(tmp_path);
+done_err:
+	fprintf(stderr, PFX "%s\n", err[0] ? err : "failed");
+	ret = BV_EXIT_RUNTIME;
+out:
+	if (sig_set) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+	}
+	if (dead)
+		pcap_close(dead);
+	if (in)
+		pcap_close(in);
+	beaconveil_bpf__destroy(skel);
+	if (cfg_loaded)
+		bv_config_free(&cfg);
+	free(tmp_path);
+	free(outbuf);
+	return ret;
+}

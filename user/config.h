@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The configuration file (INI, parsed with inih; format in docs/CONFIG.md)
+ * and the policy fields by name. bv_config_load() gives defaults + file;
+ * bv_config_apply() writes the result into the program's maps.
+ */
+#ifndef BV_CONFIG_H
+#define BV_CONFIG_H
+
+#include <stddef.h>
+#include "bv_abi.h"
+
+/* Limits; BV_CONFIG_MAX_APPS matches max_entries of bv_apppol. */
+#define BV_CONFIG_MAX_PORTS 64
+#define BV_CONFIG_MAX_APPS  1024
+#define BV_CONFIG_MAX_FILE  (1024 * 1024) /* bytes of a config file */
+
+/* One [app:ID] or [host:NAME] section, resolved against [global]. */
+struct bv_config_app {
+	struct bv_app_key key;
+	struct bv_policy pol;
+};
+
+struct bv_config {
+	struct bv_policy global;            /* valid = 1 */
+	struct bv_settings settings;
+	__u16 ports[64]; int nports;
+	struct bv_path_rule paths[BV_MAX_PATHS]; int npaths;
+	struct bv_config_app *apps; int napps; /* malloc'ed; bv_config_free() */
+	char metrics_addr[64];              /* "ADDR:PORT" or "[ADDR6]:PORT" */
+	unsigned session_timeout_s, k_anonymity, max_flows, key_rotation_s;
+};
+
+/* SPEC defaults; apps = NULL. Does not free a previous config. */
+void bv_config_defaults(struct bv_config *c);
+
+/*
+ * Defaults, then the file at path. 0 on success; -1 on error with a message
+ * "FILE:LINE: key 'KEY': ..." (or "FILE: ..." when no line applies) in err,
+ * and *c left at the defaults (nothing to free). *c is overwritten, not
+ * freed: bv_config_free() a previously loaded config first.
+ */
+int  bv_config_load(struct bv_config *c, const char *path, char *err, size_t errlen);
+
+/* Frees apps; *c is left at the defaults. NULL is allowed. */
+void bv_config_free(struct bv_config *c);
+
+/*
+ * One policy field by name, as `beaconveil policy set KEY VALUE` uses it.
+ * set: 0 ok, -1 unknown key or bad value (message "key 'K': ..." in err;
+ * *p unchanged). Does not touch p->valid: start from a valid policy.
+ * get: the canonical spelling of the value ("all", "24", "on", ...);
+ * a value out of range (written by hand) is printed as its number.
+ * 0 ok, -1 unknown key or outlen too small.
+ */
+int  bv_policy_set_field(struct bv_policy *p, const char *key, const char *value, char *err, size_t errlen);
+int  bv_policy_get_field(const struct bv_policy *p, const char *key, char *out, size_t outlen);
+extern const char *const bv_policy_keys[];   /* NULL-terminated, table order */
+
+/*
+ * Writes config into the program's maps by fd: policy[0], settings[0],
+ * ports (clearing ports not configured), paths (clearing unused), apppol
+ * (new entries written first, then stale ones deleted). A negative fd skips
+ * that map. 0 ok, -1 with a message naming the map in err.
+ */
+struct bv_map_fds { int policy, apppol, settings, ports, paths; };
+int  bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds, char *err, size_t errlen);
+
+/* Tests only: nonzero makes bv_config_apply skip bpf_map_update_batch. */
+extern int bv_config_no_batch;
+
+#endif /* BV_CONFIG_H */
