@@ -13,7 +13,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD) -Iuser
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	      -Wno-unused-parameter -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
-LIBS      := $(shell pkg-config --libs libbpf libxdp libpcap inih 2>/dev/null || echo -lbpf -lxdp -lpcap -linih) -lelf -lz
+LIBS      := $(shell pkg-config --libs libbpf libxdp libpcap inih libmicrohttpd 2>/dev/null || echo -lbpf -lxdp -lpcap -linih -lmicrohttpd) -lelf -lz -lm
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 BPF_SRC   := bpf/beaconveil.bpf.c
@@ -30,8 +30,12 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_LIB_SRCS := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
 TEST_LIB_OBJS := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(TEST_LIB_SRCS))
 
+# Fragments for tools and extra targets, one file per topic (mk/*.mk); they
+# may add to EXTRA_BINS (built by `all`) and define their own targets.
+include $(wildcard mk/*.mk)
+
 .PHONY: all deps check test demo bench clean
-all: $(BUILD)/beaconveil $(TEST_BINS)
+all: $(BUILD)/beaconveil $(TEST_BINS) $(EXTRA_BINS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)/obj/tests $(BUILD)/tests

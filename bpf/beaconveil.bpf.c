@@ -630,6 +630,15 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		if (!sc->set.methods)
 			sc->set.methods = BV_M_GET | BV_M_POST;
 	}
+	{
+		struct bv_hash_key *k = bpf_map_lookup_elem(&bv_keys, &zero);
+
+		if (k)
+			sc->hkey = *k;
+		else
+			__builtin_memset(&sc->hkey, 0, sizeof(sc->hkey));
+		sc->ifindex = ctx->ingress_ifindex;
+	}
 
 	if (p.proto != IPPROTO_TCP) {
 		bv_count(BV_ST_NON_TCP);

@@ -8,6 +8,7 @@
 #define BV_HASH_H
 
 #include <linux/types.h>
+#include "bv_flow.h"
 
 #define BV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
@@ -46,6 +47,48 @@ static __always_inline __u64 bv_sip_final(struct bv_sip *s, __u64 nbytes)
 	bv_sipround(s);
 	bv_sipround(s);
 	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
+}
+
+/* Streaming SipHash-2-4: state kept in struct bv_shash (include/bv_flow.h). */
+static __always_inline void bv_shash_init(struct bv_shash *h, const __u64 k[2])
+{
+	h->v[0] = k[0] ^ 0x736f6d6570736575ULL;
+	h->v[1] = k[1] ^ 0x646f72616e646f6dULL;
+	h->v[2] = k[0] ^ 0x6c7967656e657261ULL;
+	h->v[3] = k[1] ^ 0x7465646279746573ULL;
+	h->m = 0;
+	h->n = 0;
+}
+
+static __always_inline void bv_shash_block(struct bv_shash *h, __u64 m)
+{
+	struct bv_sip s = { h->v[0], h->v[1], h->v[2], h->v[3] };
+
+	bv_sip_word(&s, m);
+	h->v[0] = s.v0; h->v[1] = s.v1; h->v[2] = s.v2; h->v[3] = s.v3;
+}
+
+static __always_inline void bv_shash_byte(struct bv_shash *h, __u8 c)
+{
+	h->m |= (__u64)c << (8 * (h->n & 7));
+	h->n++;
+	if ((h->n & 7) == 0) {
+		bv_shash_block(h, h->m);
+		h->m = 0;
+	}
+}
+
+static __always_inline __u64 bv_shash_final(const struct bv_shash *h)
+{
+	struct bv_sip s = { h->v[0], h->v[1], h->v[2], h->v[3] };
+
+	bv_sip_word(&s, ((__u64)(h->n & 0xff) << 56) | h->m);
+	s.v2 ^= 0xff;
+	bv_sipround(&s);
+	bv_sipround(&s);
+	bv_sipround(&s);
+	bv_sipround(&s);
+	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
 /* splitmix64 finaliser: the k-th pseudonym character from a seed. */

@@ -53,8 +53,8 @@ enum bv_hdr_kind {
 	H_OTHER = 0, H_DNT, H_GPC, H_HOST, H_COOKIE, H_IPLIST, H_FWD, H_CLEN, H_TE,
 };
 
-enum { Q_SKIP = 0, Q_ID, Q_APP };
-enum { C_OWS = 0, C_NAME, C_SKIP, C_RXV, C_DTPC, C_DIS };
+enum { Q_SKIP = 0, Q_ID, Q_APP, Q_SESS };
+enum { C_OWS = 0, C_NAME, C_SKIP, C_RXV, C_DTPC, C_DIS, C_SESS };
 enum { F_NAME = 0, F_FOR, F_SKIP };
 enum { ID_NONE = 0, ID_OPEN, ID_REPLACE, ID_KEEP };
 
@@ -225,6 +225,17 @@ BV_GLOBAL int bv_lookup_app(struct bv_lexer *lx, __u8 kind)
 	return 0;
 }
 
+/* Remember the application id for events (as much as fits). */
+BV_GLOBAL int bv_note_app(struct bv_lexer *lx)
+{
+	if (!lx || (lx->flags & 0x80))
+		return 0;
+	for (__u32 i = 0; i < BV_EVENT_APP_LEN; i++)
+		lx->app[i] = i < lx->tok_len ? lx->tok[i] : 0;
+	lx->app_len = lx->tok_len > BV_EVENT_APP_LEN ? BV_EVENT_APP_LEN : lx->tok_len;
+	return 0;
+}
+
 /* Index after the last '/' of the path in tok. */
 BV_GLOBAL int bv_last_seg(const struct bv_lexer *lx)
 {
@@ -328,10 +339,37 @@ static __always_inline void bv_req_start(struct bv_scratch *sc, __u32 pos)
 	lx->id_mode = ID_NONE;
 	lx->hdr_bytes = 0;
 	lx->body_left = 0;
-	lx->flags &= ~(BV_LXF_FIRST | BV_LXF_SEED);
+	lx->flags &= ~(BV_LXF_FIRST | BV_LXF_SEED | BV_LXF_VH | BV_LXF_SH | BV_LXF_SH_Q);
 	lx->req_seq = sc->seq0 + pos;
+	lx->app_len = 0;
+	bv_shash_init(&lx->vh, sc->hkey.k);
+	bv_shash_init(&lx->sh, sc->hkey.k);
 	if (pos >= sc->live_from)
 		bv_count(BV_ST_REQUESTS);
+}
+
+/* Tell the daemon: keyed hashes only (struct bv_event). */
+static __always_inline void bv_emit_event(struct bv_scratch *sc)
+{
+	struct bv_lexer *lx = &sc->lx;
+	struct bv_event *e = bpf_ringbuf_reserve(&bv_events, sizeof(*e), 0);
+
+	if (!e) {
+		bv_count(BV_ST_EVENTS_LOST);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->visitor = (lx->flags & BV_LXF_VH) && lx->decision != BV_DEC_ANONYMIZED ?
+		     bv_shash_final(&lx->vh) : 0;
+	e->session = (lx->flags & BV_LXF_SH) ? bv_shash_final(&lx->sh) : 0;
+	e->epoch = sc->hkey.epoch;
+	e->ifindex = sc->ifindex;
+	e->sig = lx->sig;
+	e->decision = lx->decision;
+	e->app_len = lx->app_len;
+	__builtin_memcpy(e->_pad, "\0\0\0\0", 4);
+	__builtin_memcpy(e->app, lx->app, BV_EVENT_APP_LEN);
+	bpf_ringbuf_submit(e, 0);
 }
 
 static __always_inline void bv_set_decision(struct bv_scratch *sc, __u32 pos, __u8 d)
@@ -339,8 +377,10 @@ static __always_inline void bv_set_decision(struct bv_scratch *sc, __u32 pos, __
 	struct bv_lexer *lx = &sc->lx;
 
 	lx->decision = d;
-	if (pos >= sc->live_from)
+	if (pos >= sc->live_from) {
 		bv_count(d);
+		bv_emit_event(sc);
+	}
 	if (bv_decision_drops(d)) {
 		sc->seg_drop = 1;
 		if (lx->pol.drop_action == BV_DROPACT_RESET)
@@ -595,10 +635,21 @@ BV_GLOBAL int bv_cookie_char(struct bv_scratch *sc, __u32 pos, char c)
 			return 0;
 		}
 		lx->sub = C_SKIP;
+		lx->sub2 = 0;
 		if (TOK_IS_SFX(lx, "dtCookie")) {
 			lx->sig |= BV_SIG_CONSENT;
+			lx->sub = C_SESS;
+			if (!(lx->flags & BV_LXF_SH) || (lx->flags & BV_LXF_SH_Q)) {
+				bv_shash_init(&lx->sh, sc->hkey.k);
+				lx->flags = (lx->flags | BV_LXF_SH) & ~BV_LXF_SH_Q;
+				lx->sub2 = 1;
+			}
 		} else if (TOK_IS_SFX(lx, "rxVisitor")) {
 			lx->sub = C_RXV;
+			if (!(lx->flags & BV_LXF_VH)) {
+				lx->flags |= BV_LXF_VH;
+				lx->sub2 = 1;
+			}
 		} else if (TOK_IS_SFX(lx, "dtPC")) {
 			lx->sub = C_DTPC;
 			lx->sub2 = 0;
@@ -617,8 +668,15 @@ BV_GLOBAL int bv_cookie_char(struct bv_scratch *sc, __u32 pos, char c)
 	}
 	switch (lx->sub) {
 	case C_RXV:
-		if (c != ' ' && c != '\t' && c != '"')
+		if (c != ' ' && c != '\t' && c != '"') {
+			if (lx->sub2)
+				bv_shash_byte(&lx->vh, (__u8)c);
 			bv_id_char(sc, pos);
+		}
+		return 0;
+	case C_SESS:
+		if (lx->sub2 && c != ' ' && c != '\t' && c != '"')
+			bv_shash_byte(&lx->sh, (__u8)c);
 		return 0;
 	case C_DTPC:
 		/* <server>$<page>_<n>h<hits>v<VISITOR RANDOM>-<rest>: the part
@@ -771,8 +829,10 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 	case LX_QNAME:
 	case LX_QVAL:
 		if (c == ' ' || c == '\r' || c == '\n' || c == '#' || c == '&') {
-			if (lx->st == LX_QVAL && lx->sub == Q_APP)
+			if (lx->st == LX_QVAL && lx->sub == Q_APP) {
+				bv_note_app(lx);
 				bv_lookup_app(lx, BV_APPKEY_APP);
+			}
 			bv_id_end(sc);
 			bv_tok_reset(lx);
 			lx->st = c == '&' ? LX_QNAME : (c == '\n' ? LX_LINE : LX_REQ_REST);
@@ -789,6 +849,10 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 				lx->sub = Q_ID;
 			else if (TOK_IS(lx, "app") || TOK_IS(lx, "ai"))
 				lx->sub = Q_APP;
+			else if ((TOK_IS(lx, "sn") || TOK_IS(lx, "si")) && !(lx->flags & BV_LXF_SH)) {
+				lx->sub = Q_SESS;
+				lx->flags |= BV_LXF_SH | BV_LXF_SH_Q;
+			}
 			bv_tok_reset(lx);
 			return 0;
 		}
@@ -796,6 +860,8 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			bv_id_char(sc, pos);
 		else if (lx->sub == Q_APP)
 			bv_tok_add(lx, c);
+		else if (lx->sub == Q_SESS)
+			bv_shash_byte(&lx->sh, (__u8)c);
 		return 0;
 
 	case LX_REQ_REST:

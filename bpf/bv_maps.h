@@ -75,6 +75,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_flows SEC(".maps");
 
+/* Key of the event hashes, set and rotated by the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_hash_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_keys SEC(".maps");
+
+/* One struct bv_event per beacon decision, for the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_events SEC(".maps");
+
 /* Mirror mode: where kept packets go (bv_egress[0]). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -98,6 +114,9 @@ struct bv_scratch {
 	struct bv_lexer base;   /* its state at the segment's first byte */
 	struct bv_policy gpol;  /* global policy, sanitised */
 	struct bv_settings set;
+	struct bv_hash_key hkey;
+	__u32 ifindex;
+	__u32 _pad2;
 	struct bv_flow_key fkey;
 	struct bv_flow nf;      /* a new flow being built (too big for the stack) */
 	__u32 pos;              /* next byte of buf to scan */

@@ -133,6 +133,7 @@ enum bv_stat {
 	BV_ST_HELD_UNDECIDED,     /* ids replaced before the decision was known */
 	BV_ST_PROXY_V1,
 	BV_ST_PROXY_V2,
+	BV_ST_EVENTS_LOST,        /* ring buffer full: event not sent */
 	BV_ST_MAX,
 };
 
@@ -168,6 +169,37 @@ enum bv_sig {
 	BV_SIG_CHUNKED  = 1 << 8,
 	BV_SIG_HAS_CLEN = 1 << 9,
 	BV_SIG_MALFORMED = 1 << 10,
+};
+
+/*
+ * Key of the event hashes (bv_keys[0]): written by the daemon from
+ * getrandom(), rotated at least daily so counts cannot be joined across
+ * days; `epoch` tells which key hashed an event. All zero until set.
+ */
+struct bv_hash_key {
+	__u64 k[2];
+	__u32 epoch;
+	__u32 _pad;
+};
+
+#define BV_EVENT_APP_LEN 32
+/*
+ * One per beacon decision, through the bv_events ring buffer. Only keyed
+ * hashes of identifiers leave the kernel: never an address, a cookie or a
+ * query value. The application id (app=/ai=) names an application, not a
+ * person, and is carried as is for per-application counts.
+ */
+struct bv_event {
+	__u64 ts_ns;      /* bpf_ktime_get_ns() at the decision */
+	__u64 visitor;    /* SipHash-2-4(key, rxVisitor value); 0: none, or anonymized */
+	__u64 session;    /* SipHash-2-4(key, dtCookie value, else sn=); 0: none */
+	__u32 epoch;      /* bv_hash_key.epoch of the key used */
+	__u32 ifindex;    /* ingress interface */
+	__u16 sig;        /* enum bv_sig */
+	__u8 decision;    /* enum bv_decision */
+	__u8 app_len;     /* bytes used in app */
+	__u8 _pad[4];
+	char app[BV_EVENT_APP_LEN];
 };
 
 #endif /* BV_ABI_H */

@@ -34,6 +34,14 @@ struct bv_ipm {
 
 #define BV_TOK_LEN 64
 
+/* SipHash-2-4 fed one byte at a time (identifiers stream across segments). */
+struct bv_shash {
+	__u64 v[4];
+	__u64 m;      /* pending bytes of the current word */
+	__u32 n;      /* bytes hashed so far */
+	__u32 _pad;
+};
+
 /* Everything the scanner knows at a byte position of the stream. */
 struct bv_lexer {
 	__u8 st;          /* enum bv_lex_state (bpf/bv_http.h) */
@@ -54,6 +62,11 @@ struct bv_lexer {
 	__u64 id_seed;    /* pseudonym stream of this request */
 	struct bv_policy pol; /* policy snapshot of this request */
 	struct bv_ipm ipm;
+	struct bv_shash vh;   /* visitor id hash (event) */
+	struct bv_shash sh;   /* session id hash (event) */
+	__u8 app_len;
+	__u8 _r2[7];
+	char app[BV_EVENT_APP_LEN];
 	char tok[BV_TOK_LEN];
 };
 #define BV_UNDECIDED 0xff
@@ -61,6 +74,9 @@ struct bv_lexer {
 enum bv_lexer_flags {
 	BV_LXF_FIRST = 1 << 0, /* no request yet on this connection: PROXY allowed */
 	BV_LXF_SEED  = 1 << 1, /* id_seed computed */
+	BV_LXF_VH    = 1 << 2, /* vh holds a visitor id */
+	BV_LXF_SH    = 1 << 3, /* sh holds a session id */
+	BV_LXF_SH_Q  = 1 << 4, /* ... taken from sn= (a cookie replaces it) */
 };
 
 struct bv_flow {

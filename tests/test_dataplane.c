@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "beaconveil.skel.h"
 #include <linux/bpf.h>
 #include <cmocka.h>
 
@@ -1051,6 +1053,101 @@ static void test_policy_garbage_is_sanitized(void **state)
 	reset_policy();
 }
 
+
+/* ---- events to the daemon -------------------------------------------- */
+
+/* Reference SipHash-2-4 (byte-wise, independent of bpf/bv_hash.h). */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); } while (0)
+static uint64_t ref_siphash(const __u64 k[2], const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t v0 = k[0] ^ 0x736f6d6570736575ULL, v1 = k[1] ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = k[0] ^ 0x6c7967656e657261ULL, v3 = k[1] ^ 0x7465646279746573ULL;
+	uint64_t b = (uint64_t)n << 56, m;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&m, p + i, 8);
+		v3 ^= m; SIPROUND; SIPROUND; v0 ^= m;
+	}
+	for (size_t j = 0; i + j < n; j++)
+		b |= (uint64_t)p[i + j] << (8 * j);
+	v3 ^= b; SIPROUND; SIPROUND; v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND; SIPROUND; SIPROUND; SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static struct bv_event evs[64];
+static int nevs;
+
+static int ev_cb(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	assert_int_equal(len, sizeof(struct bv_event));
+	if (nevs < 64)
+		memcpy(&evs[nevs++], data, sizeof(struct bv_event));
+	return 0;
+}
+
+static void test_events_carry_only_keyed_hashes(void **state)
+{
+	struct bv_hash_key key = { .k = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL }, .epoch = 7 };
+	uint8_t vec[15];
+	__u32 zero = 0;
+	struct ring_buffer *rb;
+	const char *pats[] = { "203.0.113", "198.51.100", RXV, "ABCDEFGHIJKLMNOP", "QWERTYUIOP", "v_4_srv_1" };
+
+	(void)state;
+	/* the reference is SipHash-2-4: check it on the published vector */
+	for (int i = 0; i < 15; i++)
+		vec[i] = (uint8_t)i;
+	assert_true(ref_siphash(key.k, vec, 15) == 0xa129ca6149be45e5ULL);
+
+	reset_policy();
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(H.skel->maps.bv_keys), &zero, &key, 0), 0);
+	rb = ring_buffer__new(bpf_map__fd(H.skel->maps.bv_events), ev_cb, NULL, NULL);
+	assert_non_null(rb);
+	ring_buffer__consume(rb);
+	nevs = 0;
+
+	assert_int_equal(send_one(ID_REQ("X-Forwarded-For: 203.0.113.57, 198.51.100.23\r\n")), XDP_PASS);
+	assert_int_equal(send_one(ID_REQ("DNT: 1\r\n")), XDP_PASS);
+	set_policy("dnt_action", "drop");
+	assert_int_equal(send_one("POST /bf?sn=S355ION&app=x HTTP/1.1\r\nDNT: 1\r\n\r\n"), XDP_DROP);
+	assert_int_equal(send_one("GET /index.html HTTP/1.1\r\n\r\n"), XDP_PASS); /* no event */
+	ring_buffer__consume(rb);
+	assert_int_equal(nevs, 3);
+
+	assert_int_equal(evs[0].decision, BV_DEC_PASS);
+	assert_true(evs[0].visitor == ref_siphash(key.k, RXV, 45));
+	assert_true(evs[0].session == ref_siphash(key.k, "v_4_srv_1", 9));
+	assert_int_equal(evs[0].epoch, 7);
+	assert_int_equal(evs[0].app_len, 16);
+	assert_memory_equal(evs[0].app, "ea7c4b59f27d43eb", 16);
+	assert_true(evs[0].sig & BV_SIG_CONSENT);
+	assert_true(evs[0].ts_ns > 0);
+
+	assert_int_equal(evs[1].decision, BV_DEC_ANONYMIZED);
+	assert_true(evs[1].visitor == 0);            /* identity removed: not tracked */
+	assert_true(evs[1].session == evs[0].session);
+	assert_true(evs[1].sig & BV_SIG_DNT);
+
+	assert_int_equal(evs[2].decision, BV_DEC_DROPPED_DNT);
+	assert_true(evs[2].session == ref_siphash(key.k, "S355ION", 7)); /* sn= without cookie */
+	assert_int_equal(evs[2].app_len, 1);
+
+	/* nothing raw in any event's bytes */
+	for (int i = 0; i < nevs; i++)
+		for (size_t j = 0; j < sizeof(pats) / sizeof(pats[0]); j++)
+			assert_null(memmem(&evs[i], sizeof(evs[i]), pats[j], strlen(pats[j])));
+	ring_buffer__free(rb);
+	reset_policy();
+}
+
 int main(void)
 {
 	const struct CMUnitTest inline_tests[] = {
@@ -1089,6 +1186,7 @@ int main(void)
 		cmocka_unit_test(test_reset_inline),
 		cmocka_unit_test(test_every_packet_counted),
 		cmocka_unit_test(test_policy_garbage_is_sanitized),
+		cmocka_unit_test(test_events_carry_only_keyed_hashes),
 	};
 	const struct CMUnitTest pcap_tests[] = {
 		cmocka_unit_test(test_pcap_mode_l3_and_dscp),

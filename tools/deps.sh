@@ -1,20 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages beaconveil builds and tests with, only
-# those missing, so `sudo make check` works on a fresh machine.
+# those missing, so `sudo make check` works on a fresh machine. The package
+# lists live in tools/deps/*.list, one file per topic (why each is needed is
+# said there and in the README).
 set -euo pipefail
+cd "$(dirname "$0")"
 
-PKGS=(
-	clang llvm make gcc pkg-config      # BPF (clang -target bpf) and userspace
-	libbpf-dev libxdp-dev bpftool       # skeletons, loading, multiprog attach
-	xdp-tools                           # xdp-loader status in tests and docs
-	libelf-dev zlib1g-dev               # libbpf's link dependencies
-	libpcap-dev                         # pcap/pcapng reading and writing
-	libinih-dev                         # the config file parser
-	libcmocka-dev                       # the C test framework
-	linux-libc-dev                      # uapi headers for the BPF program
-	tshark                              # independent checksum validation in tests
-	iproute2 ethtool                    # netns/veth test beds
-)
+mapfile -t PKGS < <(cat deps/*.list | sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
 
 missing=()
 for p in "${PKGS[@]}"; do
