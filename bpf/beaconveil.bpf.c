@@ -8,11 +8,19 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <xdp/xdp_helpers.h>
 #include "bv_parse.h"
 #include "bv_addr.h"
 #include "bv_http.h"
 
 const volatile __u8 bv_mode = BV_MODE_INLINE;
+
+/* libxdp multiprog: run before other programs (they see masked data) and
+ * hand on what we pass. */
+struct {
+	__uint(priority, 10);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(beaconveil_xdp);
 
 /* Packets of beacon flows that are kept are tagged by privacy class. */
 static __always_inline __u8 bv_class_of(const struct bv_lexer *lx)

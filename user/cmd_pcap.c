@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <net/if.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -67,7 +68,8 @@ static void pcap_usage(FILE *f)
 		"Options:\n"
 		"  -c, --config FILE  policy and settings (default: built-in defaults)\n"
 		"  -m, --mode MODE    pcap (default; as mirror, kept frames pass),\n"
-		"                     mirror, or inline (payload only, never L3)\n"
+		"                     mirror (kept frames redirected: written too),\n"
+		"                     or inline (payload only, never L3)\n"
 		"  -q, --quiet        do not print the summary\n"
 		"  -h, --help         this help\n"
 		"\n"
@@ -138,6 +140,28 @@ static pcap_t *open_input(const char *path, int *prec, char *err, size_t errlen)
 		fclose(f);
 	}
 	return p;
+}
+
+/*
+ * Mirror mode redirects kept frames to bv_egress[0]; with the map empty the
+ * program drops them. Under BPF_PROG_TEST_RUN (not live) a redirect only
+ * returns XDP_REDIRECT, nothing is sent: point the map at loopback so the
+ * verdicts are those of a configured mirror.
+ */
+static int set_egress(struct beaconveil_bpf *skel, char *err, size_t errlen)
+{
+	__u32 key = 0, ifindex = if_nametoindex("lo");
+
+	if (!ifindex) {
+		snprintf(err, errlen, "mirror mode: no loopback interface to stand in for the "
+			 "egress: %s", strerror(errno));
+		return -1;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bv_egress), &key, &ifindex, BPF_ANY)) {
+		snprintf(err, errlen, "mirror mode: cannot set bv_egress: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 struct counts {
@@ -269,6 +293,8 @@ int cmd_pcap(int argc, char **argv)
 		goto fail;
 	bv_map_fds_get(skel, &fds);
 	if (bv_config_apply(&cfg, &fds, err, sizeof(err)))
+		goto fail;
+	if (mode == BV_MODE_MIRROR && set_egress(skel, err, sizeof(err)))
 		goto fail;
 	prog_fd = bpf_program__fd(skel->progs.beaconveil_xdp);
 	/* A program without frags support sees only the linear part. */

@@ -410,6 +410,7 @@ static const char *const stat_names[] = {
 	ST(HELD_UNDECIDED) = "held_undecided",
 	ST(PROXY_V1) = "proxy_v1",
 	ST(PROXY_V2) = "proxy_v2",
+	ST(EVENTS_LOST) = "events_lost",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,
