@@ -72,19 +72,24 @@ static __always_inline int bv_keep(void)
 	return bv_verdict(XDP_PASS);
 }
 
+#define BV_HOW(which, dscp) ((which) | (((dscp) + 1) << 8))
+
 /*
- * Mirror/pcap: mask L3 addresses (which = 1 source, 2 destination, 3 both)
- * and set the DSCP class tag; fixes the IPv4 header checksum and adds the
+ * Mirror/pcap: mask L3 addresses (how & 0xff: 1 source, 2 destination, 3
+ * both) and set the DSCP class tag (how >> 8: DSCP + 1, 0 for none); fixes the IPv4 header checksum and adds the
  * pseudo-header delta to *l4acc.
  */
-static __always_inline int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
-					 const struct bv_policy *pol, int which, int dscp,
-					 __u64 *l4acc)
+BV_GLOBAL int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
+			     const struct bv_policy *pol, int how, __u64 *l4acc)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data, *data_end;
 	__u64 acc = 0;
-	int masked = 0;
+	int masked = 0, which = how & 0xff, dscp = ((how >> 8) & 0xff) - 1;
+
+	if (!ctx || !p || !pol || !l4acc)
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
 
 	if (p->family == 4) {
 		struct iphdr *ip = data + (p->l3_off & 0xff);
@@ -128,14 +133,16 @@ static __always_inline int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt
 }
 
 /* Apply an L4 checksum delta for TCP/UDP/ICMPv6 (pseudo-header users). */
-static __always_inline void bv_l4_fix(struct xdp_md *ctx, const struct bv_pkt *p, __u64 acc)
+BV_GLOBAL int bv_l4_fix(struct xdp_md *ctx, const struct bv_pkt *p, __u64 acc)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u32 off = p->l4_off & 0x3ff;
+	void *data, *data_end;
+	__u32 off;
 
-	if (!acc || p->frag_later)
-		return;
+	if (!ctx || !p || !acc || p->frag_later)
+		return 0;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	off = p->l4_off & 0x3ff;
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + off;
 
@@ -152,6 +159,7 @@ static __always_inline void bv_l4_fix(struct xdp_md *ctx, const struct bv_pkt *p
 		if ((void *)(ck + 1) <= data_end)
 			*ck = csum_apply(*ck, acc);
 	}
+	return 0;
 }
 
 /* Traffic that is not a client->server beacon flow segment. */
@@ -161,7 +169,7 @@ static __always_inline int bv_other(struct xdp_md *ctx, const struct bv_pkt *p,
 	__u64 acc = 0;
 
 	if (bv_mode != BV_MODE_INLINE && which) {
-		if (bv_l3_rewrite(ctx, p, gpol, which, -1, &acc) < 0)
+		if (bv_l3_rewrite(ctx, p, gpol, BV_HOW(which, -1), &acc) < 0)
 			return bv_verdict(XDP_DROP);
 		bv_l4_fix(ctx, p, acc);
 	}
@@ -427,6 +435,34 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	if (plen == 0)
 		goto keep_noscan;
 
+	/* Body bytes need no scanning: an in-order segment wholly inside the
+	 * current request's body, or a retransmission of body bytes, passes
+	 * (or is dropped with its request) without copying anything. */
+	if (f && f->lx.st == LX_BODY &&
+	    ((seq == f->next_seq && plen <= f->lx.body_left) ||
+	     ((__s32)(seq - f->lx.body_start) >= 0 && (__s32)(seq + plen - f->next_seq) <= 0))) {
+		__u8 class = bv_class_of(&f->lx);
+
+		if (seq == f->next_seq) {
+			f->lx.body_left -= plen;
+			f->next_seq = seq + plen;
+			if (!f->lx.body_left)
+				f->lx.st = LX_IDLE;
+		} else {
+			bv_count(BV_ST_RETRANSMIT);
+		}
+		if ((f->lx.sig & BV_SIG_BEACON) && bv_decision_drops(f->lx.decision))
+			return bv_verdict(XDP_DROP);
+		if (bv_mode != BV_MODE_INLINE) {
+			if (bv_l3_rewrite(ctx, p, &sc->gpol,
+					  BV_HOW(1, class != BV_CLASS_NONE ? BV_DSCP_BASE + class : -1),
+					  &l4acc) < 0)
+				return bv_verdict(XDP_DROP);
+			bv_l4_fix(ctx, p, l4acc);
+		}
+		return bv_keep();
+	}
+
 	/* scratch: the payload, as far as we scan */
 	{
 		__u32 n = plen > BV_SCRATCH_LEN ? BV_SCRATCH_LEN : plen;
@@ -585,7 +621,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		__u8 class = bv_class_of(&sc->lx);
 		int dscp = class != BV_CLASS_NONE ? BV_DSCP_BASE + class : -1;
 
-		if (bv_l3_rewrite(ctx, p, &sc->gpol, 1, dscp, &l4acc) < 0)
+		if (bv_l3_rewrite(ctx, p, &sc->gpol, BV_HOW(1, dscp), &l4acc) < 0)
 			return bv_verdict(XDP_DROP);
 	}
 	bv_l4_fix(ctx, p, l4acc);
@@ -596,11 +632,32 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 
 keep_noscan:
 	if (bv_mode != BV_MODE_INLINE) {
-		if (bv_l3_rewrite(ctx, p, &sc->gpol, 1, -1, &l4acc) < 0)
+		if (bv_l3_rewrite(ctx, p, &sc->gpol, BV_HOW(1, -1), &l4acc) < 0)
 			return bv_verdict(XDP_DROP);
 		bv_l4_fix(ctx, p, l4acc);
 	}
 	return bv_keep();
+}
+
+/* Policy, settings and hash key of this packet, into the CPU's scratch. */
+static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *sc)
+{
+	__u32 zero = 0;
+	struct bv_settings *st = bpf_map_lookup_elem(&bv_settings, &zero);
+	struct bv_hash_key *k = bpf_map_lookup_elem(&bv_keys, &zero);
+
+	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
+	if (st)
+		sc->set = *st;
+	else
+		__builtin_memset(&sc->set, 0, sizeof(sc->set));
+	if (!sc->set.methods)
+		sc->set.methods = BV_M_GET | BV_M_POST;
+	if (k)
+		sc->hkey = *k;
+	else
+		__builtin_memset(&sc->hkey, 0, sizeof(sc->hkey));
+	sc->ifindex = ctx->ingress_ifindex;
 }
 
 SEC("xdp")
@@ -627,29 +684,11 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	sc = bv_scratch_get();
 	if (!sc)
 		return bv_verdict(XDP_DROP);
-	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
-	{
-		struct bv_settings *st = bpf_map_lookup_elem(&bv_settings, &zero);
-
-		if (st)
-			sc->set = *st;
-		else
-			__builtin_memset(&sc->set, 0, sizeof(sc->set));
-		if (!sc->set.methods)
-			sc->set.methods = BV_M_GET | BV_M_POST;
-	}
-	{
-		struct bv_hash_key *k = bpf_map_lookup_elem(&bv_keys, &zero);
-
-		if (k)
-			sc->hkey = *k;
-		else
-			__builtin_memset(&sc->hkey, 0, sizeof(sc->hkey));
-		sc->ifindex = ctx->ingress_ifindex;
-	}
-
 	if (p.proto != IPPROTO_TCP) {
 		bv_count(BV_ST_NON_TCP);
+		if (bv_mode == BV_MODE_INLINE)
+			return bv_keep();
+		bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
 		return bv_other(ctx, &p, &sc->gpol, 3);
 	}
 	if (p.frag) {
@@ -692,15 +731,19 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	}
 	if (dn && *dn) {
 		bv_count(BV_ST_BEACON_PORT);
+		bv_load_conf(ctx, sc);
 		sc->fkey = key;
 		return bv_client_segment(ctx, &p, sc, &key);
 	}
-	if (up && *up) {
+	/* not a client->server beacon-port packet: cheap unless we mask L3 */
+	if (up && *up)
 		bv_count(BV_ST_BEACON_PORT);
-		return bv_other(ctx, &p, &sc->gpol, 2); /* server->client */
-	}
-	bv_count(BV_ST_OTHER_TCP);
-	return bv_other(ctx, &p, &sc->gpol, 3);
+	else
+		bv_count(BV_ST_OTHER_TCP);
+	if (bv_mode == BV_MODE_INLINE)
+		return bv_keep();
+	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
+	return bv_other(ctx, &p, &sc->gpol, (up && *up) ? 2 : 3); /* 2: server->client */
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

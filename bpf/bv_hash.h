@@ -60,27 +60,36 @@ static __always_inline void bv_shash_init(struct bv_shash *h, const __u64 k[2])
 	h->n = 0;
 }
 
-static __always_inline void bv_shash_block(struct bv_shash *h, __u64 m)
+/* Compress the pending word. A global function: verified once, not at
+ * every place a byte is hashed. */
+__attribute__((noinline)) int bv_shash_block(struct bv_shash *h)
 {
-	struct bv_sip s = { h->v[0], h->v[1], h->v[2], h->v[3] };
+	struct bv_sip s;
 
-	bv_sip_word(&s, m);
+	if (!h)
+		return 0;
+	s.v0 = h->v[0]; s.v1 = h->v[1]; s.v2 = h->v[2]; s.v3 = h->v[3];
+	bv_sip_word(&s, h->m);
 	h->v[0] = s.v0; h->v[1] = s.v1; h->v[2] = s.v2; h->v[3] = s.v3;
+	h->m = 0;
+	return 0;
 }
 
 static __always_inline void bv_shash_byte(struct bv_shash *h, __u8 c)
 {
 	h->m |= (__u64)c << (8 * (h->n & 7));
 	h->n++;
-	if ((h->n & 7) == 0) {
-		bv_shash_block(h, h->m);
-		h->m = 0;
-	}
+	if ((h->n & 7) == 0)
+		bv_shash_block(h);
 }
 
-static __always_inline __u64 bv_shash_final(const struct bv_shash *h)
+__attribute__((noinline)) __u64 bv_shash_final(const struct bv_shash *h)
 {
-	struct bv_sip s = { h->v[0], h->v[1], h->v[2], h->v[3] };
+	struct bv_sip s;
+
+	if (!h)
+		return 0;
+	s.v0 = h->v[0]; s.v1 = h->v[1]; s.v2 = h->v[2]; s.v3 = h->v[3];
 
 	bv_sip_word(&s, ((__u64)(h->n & 0xff) << 56) | h->m);
 	s.v2 ^= 0xff;

@@ -400,8 +400,10 @@ BV_GLOBAL int bv_end_headers(struct bv_scratch *sc, __u32 pos)
 		bv_set_decision(sc, pos, bv_decide(&lx->pol, lx->sig));
 	if (lx->sig & BV_SIG_CHUNKED)
 		lx->st = bv_decision_drops(lx->decision) ? LX_DROPALL : LX_OPAQUE;
-	else if (lx->body_left)
+	else if (lx->body_left) {
 		lx->st = LX_BODY;
+		lx->body_start = sc->seq0 + pos + 1;
+	}
 	else
 		lx->st = LX_IDLE;
 	return 0;
@@ -1005,6 +1007,187 @@ BV_GLOBAL __u32 bv_find2(struct bv_scratch *sc, __u32 pos, char a, char b)
 	return pos + 128 < sc->len ? pos + 128 : sc->len;
 }
 
+/* ---- runs of bytes in one call ------------------------------------------
+ * The per-byte machine costs a function call per byte; these take a whole
+ * run of ordinary bytes of the current token at once and stop *before* the
+ * first delimiter (any byte <= 0x20, or a, b, d), which the per-byte machine
+ * then handles. They must do exactly what the per-byte machine would do with
+ * the same bytes.
+ */
+#define BV_DELIM(ch, a, b, d) ((__u8)(ch) <= 0x20 || (ch) == (a) || (ch) == (b) || (ch) == (d))
+#define BV_RUN 64
+
+/* Append a run to tok (lower-cased if asked). */
+BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lower)
+{
+	struct bv_lexer *lx;
+	__u32 pos, n = 0;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	pos = sc->pos;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= sc->len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (BV_DELIM(c, a, b, d))
+			break;
+		bv_tok_add(lx, lower ? bv_lower(c) : c);
+		n++;
+	}
+	lx->hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Skip a run (values nobody needs). */
+BV_GLOBAL int bv_run_skip(struct bv_scratch *sc, char a, char b, char d)
+{
+	__u32 pos, n = 0;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= sc->len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (BV_DELIM(c, a, b, d))
+			break;
+		n++;
+	}
+	sc->lx.hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Hash a run into the session hash. */
+BV_GLOBAL int bv_run_sess(struct bv_scratch *sc, char a, char b, char d)
+{
+	struct bv_lexer *lx;
+	__u32 pos, n = 0;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	pos = sc->pos;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= sc->len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (BV_DELIM(c, a, b, d))
+			break;
+		bv_shash_byte(&lx->sh, (__u8)c);
+		n++;
+	}
+	lx->hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* A run of visitor identifier: one span for all of it (and the visitor
+ * hash when `hash`). 0 when the spans are full: the per-byte path then
+ * replaces at once. */
+BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
+{
+	struct bv_lexer *lx;
+	__u32 pos, n = 0, k;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	pos = sc->pos;
+	k = sc->nspans;
+	if (!(sc->span_open && k > 0 && k <= BV_MAX_SPANS) && k >= BV_MAX_SPANS)
+		return 0;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= sc->len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (BV_DELIM(c, a, b, d))
+			break;
+		if (hash)
+			bv_shash_byte(&lx->vh, (__u8)c);
+		n++;
+	}
+	if (!n)
+		return 0;
+	if (lx->id_mode == ID_NONE) {
+		lx->id_mode = ID_OPEN;
+		lx->id_off = 0;
+		lx->sig |= BV_SIG_VISITOR;
+	}
+	if (sc->span_open && k > 0 && k <= BV_MAX_SPANS) {
+		sc->spans[(k - 1) & (BV_MAX_SPANS - 1)].len += n;
+	} else {
+		struct bv_span *sp = &sc->spans[k & (BV_MAX_SPANS - 1)];
+
+		sp->pos = pos;
+		sp->len = n;
+		sp->id_off = lx->id_off;
+		sp->forced = lx->id_mode == ID_OPEN ? 0 : lx->id_mode;
+		sc->nspans = k + 1;
+		sc->span_open = 1;
+	}
+	lx->id_off += n;
+	lx->hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Take a run in the current state if it has one; 0: use the per-byte path. */
+static __always_inline int bv_run(struct bv_scratch *sc)
+{
+	struct bv_lexer *lx = &sc->lx;
+
+	switch (lx->st) {
+	case LX_PATH:
+		return bv_run_tok(sc, '?', '?', '?', 0);
+	case LX_QNAME:
+		return bv_run_tok(sc, '=', '&', '#', 0);
+	case LX_QVAL:
+		switch (lx->sub) {
+		case Q_SKIP:
+			return bv_run_skip(sc, '&', '#', '#');
+		case Q_APP:
+			return bv_run_tok(sc, '&', '#', '#', 0);
+		case Q_SESS:
+			return bv_run_sess(sc, '&', '#', '#');
+		case Q_ID:
+			return bv_run_id(sc, '&', '#', '#', 0);
+		}
+		return 0;
+	case LX_HNAME:
+		return bv_run_tok(sc, ':', ':', ':', 1);
+	case LX_HVAL:
+		if (lx->hdr == H_HOST && lx->sub == 0)
+			return bv_run_tok(sc, ':', ':', ':', 1);
+		if (lx->hdr != H_COOKIE)
+			return 0;
+		switch (lx->sub) {
+		case C_NAME:
+			return bv_run_tok(sc, '=', ';', ';', 0);
+		case C_RXV:
+			return bv_run_id(sc, ';', '"', '"', lx->sub2);
+		case C_SESS:
+			return lx->sub2 ? bv_run_sess(sc, ';', '"', '"') : bv_run_skip(sc, ';', '"', '"');
+		case C_DIS:
+			return bv_run_tok(sc, ';', ';', ';', 0);
+		}
+		return 0;
+	}
+	return 0;
+}
+
 struct bv_scan_ctx {
 	struct bv_scratch *sc;
 };
@@ -1053,6 +1236,12 @@ static long bv_scan_cb(__u64 i, void *vctx)
 			goto skipped;
 		}
 		break;
+	}
+	if (bv_run(sc)) {
+		/* and the delimiter that ended the run */
+		pos = sc->pos;
+		if (pos >= len)
+			return 0;
 	}
 	bv_lex_byte(sc, pos);
 	sc->pos = pos + 1;

@@ -58,6 +58,7 @@ struct bv_lexer {
 	__u8 _r[3];
 	__u32 hdr_bytes;  /* bytes of this request's head so far */
 	__u32 body_left;  /* body bytes still to skip */
+	__u32 body_start; /* TCP seq of the body's first byte */
 	__u32 req_seq;    /* TCP seq of this request's first byte */
 	__u64 id_seed;    /* pseudonym stream of this request */
 	struct bv_policy pol; /* policy snapshot of this request */
