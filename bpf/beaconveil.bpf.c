@@ -551,7 +551,6 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	if (live > plen)
 		live = plen;
 	sc->live_from = live;
-	sc->base = sc->lx;
 
 	/* a dropped request's later segments are dropped too */
 	if (sc->lx.st == LX_DROPALL || ((sc->lx.sig & BV_SIG_BEACON) &&
@@ -588,7 +587,8 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 
 	/* commit the new state if this segment brought new bytes */
 	if (live < plen) {
-		f->lx_seg = sc->base;
+		if (live == 0)  /* f->lx is still the state at seq */
+			f->lx_seg = f->lx;
 		f->seg_seq = seq;
 		f->lx = sc->lx;
 		f->next_seq = seq + plen;

@@ -243,14 +243,17 @@ BV_GLOBAL int bv_last_seg(const struct bv_lexer *lx)
 
 	if (!lx)
 		return 0;
-	for (__u32 i = 0; i < BV_TOK_LEN; i++)
-		if (i < lx->tok_len && lx->tok[i] == '/')
+	for (__u32 i = 0; i < BV_TOK_LEN; i++) {
+		if (i >= lx->tok_len)
+			break;
+		if (lx->tok[i] == '/')
 			start = i + 1;
+	}
 	return start;
 }
 
 /* Path rules against the request path in tok. */
-BV_GLOBAL int bv_rule_match(const struct bv_lexer *lx, const struct bv_path_rule *r)
+BV_GLOBAL int bv_rule_match(const struct bv_lexer *lx, const struct bv_path_rule *r, __u32 seg)
 {
 	__u32 n, plen, start = 0;
 
@@ -261,7 +264,7 @@ BV_GLOBAL int bv_rule_match(const struct bv_lexer *lx, const struct bv_path_rule
 	if (n == 0 || n > BV_PATH_LEN || (lx->flags & 0x80) || plen >= BV_TOK_LEN)
 		return 0;
 	if (r->kind == BV_PATH_SEG_PREFIX)
-		start = bv_last_seg(lx) & (BV_TOK_LEN - 1);
+		start = seg & (BV_TOK_LEN - 1);
 	if (start + n > plen)
 		return 0;
 	for (__u32 i = 0; i < BV_PATH_LEN; i++) {
@@ -295,6 +298,7 @@ BV_GLOBAL int bv_rule_match(const struct bv_lexer *lx, const struct bv_path_rule
 
 struct bv_rule_ctx {
 	struct bv_lexer *lx;
+	__u32 seg;     /* start of the last path segment */
 	__u16 sig;
 };
 
@@ -304,9 +308,9 @@ static long bv_rule_cb(__u64 i, void *vctx)
 	__u32 k = (__u32)i;
 	struct bv_path_rule *r = bpf_map_lookup_elem(&bv_paths, &k);
 
-	if (!r || !rc->lx)
-		return 1;
-	if (r->kind != BV_PATH_NONE && bv_rule_match(rc->lx, r)) {
+	if (!r || !rc->lx || r->kind == BV_PATH_NONE)
+		return 1; /* rules are packed: the first empty one ends the list */
+	if (bv_rule_match(rc->lx, r, rc->seg)) {
 		rc->sig |= r->crash_report ? (BV_SIG_BEACON | BV_SIG_CRASH) : BV_SIG_BEACON;
 		if (!r->crash_report)
 			return 0; /* a crash rule may still match */
@@ -321,6 +325,7 @@ BV_GLOBAL int bv_match_path(struct bv_scratch *sc)
 	if (!sc)
 		return 0;
 	rc.lx = &sc->lx;
+	rc.seg = bv_last_seg(&sc->lx);
 
 	bpf_loop(BV_MAX_PATHS, bv_rule_cb, &rc, 0);
 	sc->lx.sig |= rc.sig;
@@ -1166,6 +1171,16 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 			return bv_run_id(sc, '&', '#', '#', 0);
 		}
 		return 0;
+	case LX_LINE: {
+		/* a header name starts here: take it whole */
+		char c = sc->buf[sc->pos & BV_MASK];
+
+		if (c == '\r' || c == '\n')
+			return 0;
+		bv_tok_reset(lx);
+		lx->st = LX_HNAME;
+		return bv_run_tok(sc, ':', ':', ':', 1);
+	}
 	case LX_HNAME:
 		return bv_run_tok(sc, ':', ':', ':', 1);
 	case LX_HVAL:
@@ -1182,6 +1197,16 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 			return lx->sub2 ? bv_run_sess(sc, ';', '"', '"') : bv_run_skip(sc, ';', '"', '"');
 		case C_DIS:
 			return bv_run_tok(sc, ';', ';', ';', 0);
+		case C_DTPC:
+			switch (lx->sub2) {
+			case 0:
+				return bv_run_skip(sc, '$', ';', ';');
+			case 1:
+				return bv_run_skip(sc, 'v', ';', ';');
+			case 2:
+				return bv_run_id(sc, '-', ';', ';', 0);
+			}
+			return bv_run_skip(sc, ';', ';', ';');
 		}
 		return 0;
 	}

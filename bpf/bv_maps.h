@@ -111,7 +111,6 @@ struct bv_span {
 
 struct bv_scratch {
 	struct bv_lexer lx;     /* the lexer being run */
-	struct bv_lexer base;   /* its state at the segment's first byte */
 	struct bv_policy gpol;  /* global policy, sanitised */
 	struct bv_settings set;
 	struct bv_hash_key hkey;
