@@ -1148,6 +1148,112 @@ static void test_events_carry_only_keyed_hashes(void **state)
 	reset_policy();
 }
 
+
+static void test_ipv6_malformed_shapes(void **state)
+{
+	uint8_t f[512], g[512];
+	struct pkt_opts o = { .family = 6, .src = CLIENT6, .dst = SERVER6, .sport = 1234, .dport = 80, .seq = 1, .ipv6_ext = 1 };
+	const char *pl = "POST /rb_1 HTTP/1.1\r\n\r\n";
+	size_t n = pkt_build_tcp(f, sizeof(f), &o, pl, strlen(pl));
+	__u64 m0 = stat(BV_ST_MALFORMED_PKT), fr0 = stat(BV_ST_FRAGMENT);
+
+	(void)state;
+	reset_policy();
+	/* payload length beyond the frame */
+	assert_int_equal(run(f, n - 8), XDP_DROP);
+	/* extension header length running past the datagram */
+	memcpy(g, f, n);
+	g[14 + 40 + 1] = 200;
+	assert_int_equal(run(g, n), XDP_DROP);
+	/* a chain of hop-by-hop headers longer than we follow */
+	{
+		uint8_t h[600];
+		size_t hl = 14 + 40;
+
+		memcpy(h, f, hl);
+		h[14 + 6] = 0; /* next header: hop-by-hop */
+		for (int i = 0; i < 8; i++) {
+			memset(h + hl, 0, 8);
+			h[hl] = 0;  /* next: hop-by-hop again */
+			hl += 8;
+		}
+		h[14 + 4] = 0;
+		h[14 + 5] = 8 * 8;
+		assert_int_equal(run(h, hl), XDP_DROP);
+	}
+	/* version field lying */
+	memcpy(g, f, n);
+	g[14] = 0x40;
+	assert_int_equal(run(g, n), XDP_DROP);
+	assert_int_equal(stat(BV_ST_MALFORMED_PKT), m0 + 4);
+	/* IPv6 fragment header in front of TCP */
+	{
+		uint8_t h[600];
+		size_t l4 = 14 + 40 + 8;
+		size_t tcp_len = n - l4;
+
+		memcpy(h, f, 14 + 40);
+		h[14 + 6] = 44; /* fragment */
+		memset(h + 14 + 40, 0, 8);
+		h[14 + 40] = 6;  /* next: TCP */
+		h[14 + 40 + 3] = 1; /* M flag */
+		memcpy(h + 14 + 48, f + l4, tcp_len);
+		h[14 + 4] = (uint8_t)((8 + tcp_len) >> 8);
+		h[14 + 5] = (uint8_t)(8 + tcp_len);
+		assert_int_equal(run(h, 14 + 48 + tcp_len), XDP_DROP);
+		assert_int_equal(stat(BV_ST_FRAGMENT), fr0 + 1);
+	}
+}
+
+static void test_metadata_tag(void **state)
+{
+	const struct bv_meta *m;
+
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one(ID_REQ("DNT: 1\r\n")), XDP_PASS);
+	assert_int_equal(H.meta_len, sizeof(struct bv_meta));
+	m = (const struct bv_meta *)H.meta;
+	assert_int_equal(m->magic, BV_META_MAGIC);
+	assert_int_equal(m->class, BV_CLASS_ANONYMIZED);
+	assert_int_equal(m->decision, BV_DEC_ANONYMIZED);
+	assert_true(m->flags & BV_SIG_DNT);
+	assert_int_equal(send_one(ID_REQ("")), XDP_PASS);
+	assert_int_equal(((const struct bv_meta *)H.meta)->class, BV_CLASS_IDENTIFIED);
+	/* not a beacon: no metadata */
+	assert_int_equal(send_one("GET /index.html HTTP/1.1\r\n\r\n"), XDP_PASS);
+	assert_int_equal(H.meta_len, 0);
+}
+
+static void test_mirror_redirects_to_egress(void **state)
+{
+	struct bv_harness M;
+	struct conn c;
+	__u32 zero = 0, lo = 1;
+	uint8_t f[512];
+	struct pkt_opts o;
+	size_t n;
+	int act;
+
+	(void)state;
+	assert_int_equal(harness_open(&M, BV_MODE_MIRROR), 0);
+	conn_init(&c, 4);
+	o = c.o;
+	o.seq = c.seq;
+	n = pkt_build_tcp(f, sizeof(f), &o, "POST /rb_1 HTTP/1.1\r\n\r\n", 24);
+	/* no egress configured: nothing leaves */
+	outlen = sizeof(out);
+	assert_int_equal(harness_run(&M, f, n, out, &outlen), XDP_DROP);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(M.skel->maps.bv_egress), &zero, &lo, 0), 0);
+	o.sport++;
+	n = pkt_build_tcp(f, sizeof(f), &o, "POST /rb_1 HTTP/1.1\r\n\r\n", 24);
+	outlen = sizeof(out);
+	act = harness_run(&M, f, n, out, &outlen);
+	assert_int_equal(act, XDP_REDIRECT);
+	assert_int_equal(out[14 + 15], 0); /* source masked on the copy too */
+	harness_close(&M);
+}
+
 int main(void)
 {
 	const struct CMUnitTest inline_tests[] = {
@@ -1187,6 +1293,9 @@ int main(void)
 		cmocka_unit_test(test_every_packet_counted),
 		cmocka_unit_test(test_policy_garbage_is_sanitized),
 		cmocka_unit_test(test_events_carry_only_keyed_hashes),
+		cmocka_unit_test(test_ipv6_malformed_shapes),
+		cmocka_unit_test(test_metadata_tag),
+		cmocka_unit_test(test_mirror_redirects_to_egress),
 	};
 	const struct CMUnitTest pcap_tests[] = {
 		cmocka_unit_test(test_pcap_mode_l3_and_dscp),
