@@ -339,6 +339,7 @@ static __always_inline void bv_req_start(struct bv_scratch *sc, __u32 pos)
 	struct bv_lexer *lx = &sc->lx;
 
 	lx->sig = 0;
+	lx->hdr = H_OTHER;
 	lx->decision = BV_UNDECIDED;
 	lx->pol = sc->gpol;
 	lx->id_mode = ID_NONE;
@@ -885,6 +886,12 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			bv_end_headers(sc, pos);
 			return 0;
 		}
+		if ((c == ' ' || c == '\t') && lx->hdr != H_OTHER) {
+			/* obs-fold: the previous header value goes on */
+			bv_ip_reset(lx);
+			lx->st = LX_HVAL;
+			return 0;
+		}
 		bv_tok_reset(lx);
 		bv_tok_add(lx, bv_lower(c));
 		lx->st = LX_HNAME;
@@ -1175,7 +1182,7 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 		/* a header name starts here: take it whole */
 		char c = sc->buf[sc->pos & BV_MASK];
 
-		if (c == '\r' || c == '\n')
+		if ((__u8)c <= 0x20)
 			return 0;
 		bv_tok_reset(lx);
 		lx->st = LX_HNAME;

@@ -1254,6 +1254,15 @@ static void test_mirror_redirects_to_egress(void **state)
 	harness_close(&M);
 }
 
+
+static void test_obs_fold_continuation_masked(void **state)
+{
+	(void)state;
+	reset_policy();
+	assert_int_equal(send_one("POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 198.51.100.23,\r\n 203.0.113.57\r\nX-Other: a\r\n 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_string_equal(out_payload(), "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 198.51.100.0 ,\r\n 203.0.113.0 \r\nX-Other: a\r\n 203.0.113.57\r\n\r\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest inline_tests[] = {
@@ -1296,6 +1305,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_malformed_shapes),
 		cmocka_unit_test(test_metadata_tag),
 		cmocka_unit_test(test_mirror_redirects_to_egress),
+		cmocka_unit_test(test_obs_fold_continuation_masked),
 	};
 	const struct CMUnitTest pcap_tests[] = {
 		cmocka_unit_test(test_pcap_mode_l3_and_dscp),
