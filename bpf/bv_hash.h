@@ -111,14 +111,15 @@ static __always_inline __u64 bv_mix64(__u64 z)
 /* Class-preserving replacement: digits stay digits, letters keep case. */
 static __always_inline char bv_pseudo_char(__u64 seed, __u32 k, char orig)
 {
-	__u64 r = bv_mix64(seed + (__u64)(k + 1) * 0x9e3779b97f4a7c15ULL);
+	__u64 r = bv_mix64(seed + (__u64)(k + 1) * 0x9e3779b97f4a7c15ULL) & 0xffffffffULL;
 
+	/* (r * n) >> 32 maps 32 random bits onto [0, n) without a division */
 	if (orig >= '0' && orig <= '9')
-		return '0' + (char)(r % 10);
+		return '0' + (char)((r * 10) >> 32);
 	if (orig >= 'a' && orig <= 'z')
-		return 'a' + (char)(r % 26);
+		return 'a' + (char)((r * 26) >> 32);
 	if (orig >= 'A' && orig <= 'Z')
-		return 'A' + (char)(r % 26);
+		return 'A' + (char)((r * 26) >> 32);
 	return orig;
 }
 

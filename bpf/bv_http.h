@@ -989,34 +989,35 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 /* Offset of the first `a` or `b` in buf[pos..len), or len; 128 bytes a call. */
 BV_GLOBAL __u32 bv_find2(struct bv_scratch *sc, __u32 pos, char a, char b)
 {
-	if (!sc)
-		return 0;
 	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b;
+	__u32 len;
 
-#pragma unroll
-	for (int k = 0; k < 16; k++) {
+	if (!sc)
+		return 0;
+	len = sc->len;
+	for (__u32 k = 0; k < 32; k++) {
 		__u32 p = pos + k * 8;
-		__u64 w, xa, xb;
+		__u64 w, xa, xb, hit;
 
-		if (p >= sc->len)
-			return sc->len;
+		if (p >= len)
+			return len;
 		w = *(__u64 *)&sc->buf[p & BV_MASK];
 		xa = w ^ pa;
 		xb = w ^ pb;
-		if (((xa - ones) & ~xa & highs) | ((xb - ones) & ~xb & highs)) {
-#pragma unroll
-			for (int j = 0; j < 8; j++) {
+		hit = ((xa - ones) & ~xa & highs) | ((xb - ones) & ~xb & highs);
+		if (hit) {
+			for (__u32 j = 0; j < 8; j++) {
 				char c = sc->buf[(p + j) & BV_MASK];
 
-				if (p + j >= sc->len)
-					return sc->len;
+				if (p + j >= len)
+					return len;
 				if (c == a || c == b)
 					return p + j;
 			}
 		}
 	}
-	return pos + 128 < sc->len ? pos + 128 : sc->len;
+	return pos + 256 < len ? pos + 256 : len;
 }
 
 /* ---- runs of bytes in one call ------------------------------------------
@@ -1033,23 +1034,40 @@ BV_GLOBAL __u32 bv_find2(struct bv_scratch *sc, __u32 pos, char a, char b)
 BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lower)
 {
 	struct bv_lexer *lx;
-	__u32 pos, n = 0;
+	__u32 pos, len, tl, n = 0, room;
 
 	if (!sc)
 		return 0;
 	lx = &sc->lx;
 	pos = sc->pos;
+	len = sc->len;
+	/* first the run's length, then one copy: loops whose only branches
+	 * are exits keep the verifier linear */
 	for (__u32 i = 0; i < BV_RUN; i++) {
 		char c;
 
-		if (pos + i >= sc->len)
+		if (pos + i >= len)
 			break;
 		c = sc->buf[(pos + i) & BV_MASK];
 		if (BV_DELIM(c, a, b, d))
 			break;
-		bv_tok_add(lx, lower ? bv_lower(c) : c);
 		n++;
 	}
+	tl = lx->tok_len;
+	room = tl < BV_TOK_LEN - 1 ? BV_TOK_LEN - 1 - tl : 0;
+	if (n > room)
+		lx->flags |= 0x80; /* overflow: the token matches nothing */
+	else
+		room = n;
+	for (__u32 j = 0; j < BV_RUN; j++) {
+		char c;
+
+		if (j >= room)
+			break;
+		c = sc->buf[(pos + j) & BV_MASK];
+		lx->tok[(tl + j) & (BV_TOK_LEN - 1)] = lower ? bv_lower(c) : c;
+	}
+	lx->tok_len = tl + room;
 	lx->hdr_bytes += n;
 	sc->pos = pos + n;
 	return n;
@@ -1058,15 +1076,16 @@ BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lowe
 /* Skip a run (values nobody needs). */
 BV_GLOBAL int bv_run_skip(struct bv_scratch *sc, char a, char b, char d)
 {
-	__u32 pos, n = 0;
+	__u32 pos, len, n = 0;
 
 	if (!sc)
 		return 0;
 	pos = sc->pos;
+	len = sc->len;
 	for (__u32 i = 0; i < BV_RUN; i++) {
 		char c;
 
-		if (pos + i >= sc->len)
+		if (pos + i >= len)
 			break;
 		c = sc->buf[(pos + i) & BV_MASK];
 		if (BV_DELIM(c, a, b, d))
@@ -1156,7 +1175,154 @@ BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
 	return n;
 }
 
-/* Take a run in the current state if it has one; 0: use the per-byte path. */
+/* Little-endian word of up to 8 literal bytes, for name prefixes. */
+#define BV_W8(a, b, c, d, e, f, g, h)                                              \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |    \
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+
+/*
+ * Could the header line starting at buf[pos] be one we act on? Looks at
+ * its first 8 bytes, lower-cased a word at a time ('-', ':' and digits are
+ * unchanged by | 0x20). A "no" is certain; a "yes" goes to the exact
+ * per-byte path. Needs 8 bytes in the segment.
+ */
+static __always_inline int bv_line_may_matter(const struct bv_lexer *lx, __u64 w)
+{
+	__u64 l = w | 0x2020202020202020ULL;
+	__u64 l4 = l & 0xffffffffULL, l5 = l & 0xffffffffffULL, l7 = l & 0xffffffffffffffULL;
+
+	if (l == BV_W8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
+	    l == BV_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'))
+		return 1;
+	if (!(lx->sig & BV_SIG_BEACON))
+		return 0;
+	return l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
+	       l5 == BV_W8('h', 'o', 's', 't', ':', 0, 0, 0) ||
+	       l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
+	       l == BV_W8('s', 'e', 'c', '-', 'g', 'p', 'c', ':') ||
+	       l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
+	       l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
+	       l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
+	       l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
+}
+
+/* A whole header line that does not matter, skipped in one step: returns
+ * the bytes consumed including its '\n', or 0. */
+BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
+{
+	__u32 pos, len, nl;
+	__u64 w;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	if (pos + 8 > len)
+		return 0;
+	w = *(__u64 *)&sc->buf[pos & BV_MASK];
+	if (bv_line_may_matter(&sc->lx, w))
+		return 0;
+	nl = bv_find2(sc, pos, '\n', '\n');
+	if (nl >= len)
+		return 0; /* the line goes on in the next segment: per-byte path */
+	sc->lx.hdr_bytes += nl + 1 - pos;
+	sc->lx.hdr = H_OTHER;
+	sc->pos = nl + 1;
+	return nl + 1 - pos;
+}
+
+/*
+ * A cookie pair whose name cannot be one we read (dtCookie, rxVisitor,
+ * rxvt, dtDisabled, dtPC: exact, case-sensitive) is skipped up to its ';'
+ * or the line end in one step. Leading spaces are taken first.
+ */
+BV_GLOBAL int bv_skip_cookie(struct bv_scratch *sc)
+{
+	__u32 pos, len, i, nd;
+	__u64 w, w4;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	for (i = 0; i < 8; i++) {
+		char c = sc->buf[(pos + i) & BV_MASK];
+
+		if (pos + i >= len || (c != ' ' && c != '\t'))
+			break;
+	}
+	pos += i;
+	if (pos + 8 > len)
+		goto partial;
+	w = *(__u64 *)&sc->buf[pos & BV_MASK];
+	w4 = w & 0xffffffffULL;
+	if (w == BV_W8('d', 't', 'C', 'o', 'o', 'k', 'i', 'e') ||
+	    w == BV_W8('r', 'x', 'V', 'i', 's', 'i', 't', 'o') ||
+	    w == BV_W8('d', 't', 'D', 'i', 's', 'a', 'b', 'l') ||
+	    w4 == BV_W8('r', 'x', 'v', 't', 0, 0, 0, 0) ||
+	    w4 == BV_W8('d', 't', 'P', 'C', 0, 0, 0, 0))
+		goto partial;
+	nd = bv_find2(sc, pos, ';', '\n');
+	if (nd >= len)
+		goto partial; /* the pair goes on in the next segment */
+	sc->lx.hdr_bytes += nd - sc->pos;
+	sc->pos = nd;
+	return 1;
+partial:
+	sc->lx.hdr_bytes += pos - sc->pos;
+	sc->pos = pos;
+	return i ? 1 : 0;
+}
+
+/* The same for query parameters other than vi, app, ai, sn, si. */
+BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
+{
+	__u32 pos, len;
+	__u64 w3, w4;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	if (pos + 4 > len)
+		return 0;
+	w4 = *(__u32 *)&sc->buf[pos & BV_MASK];
+	w3 = w4 & 0xffffff;
+	if (w3 == BV_W8('v', 'i', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('a', 'i', '=', 0, 0, 0, 0, 0) ||
+	    w3 == BV_W8('s', 'n', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('s', 'i', '=', 0, 0, 0, 0, 0) ||
+	    w4 == BV_W8('a', 'p', 'p', '=', 0, 0, 0, 0))
+		return 0;
+	/* the whole name=value up to '&', '#' or a control byte/space */
+	return bv_run_skip(sc, '&', '#', '#');
+}
+
+/* A run of address characters through the streaming masker, one step. */
+BV_GLOBAL int bv_run_ip(struct bv_scratch *sc)
+{
+	__u32 pos, len, n = 0;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (!bv_is_ipchar(c))
+			break;
+		bv_ip_char(sc, pos + i, c);
+		n++;
+	}
+	sc->lx.hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Take a run in the current state if it has one; 0: use the per-byte path,
+ * 1: a run was taken (its delimiter follows), 2: done for this step. */
 static __always_inline int bv_run(struct bv_scratch *sc)
 {
 	struct bv_lexer *lx = &sc->lx;
@@ -1165,6 +1331,8 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 	case LX_PATH:
 		return bv_run_tok(sc, '?', '?', '?', 0);
 	case LX_QNAME:
+		if (lx->tok_len == 0 && bv_skip_param(sc))
+			return 1;
 		return bv_run_tok(sc, '=', '&', '#', 0);
 	case LX_QVAL:
 		switch (lx->sub) {
@@ -1178,12 +1346,24 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 			return bv_run_id(sc, '&', '#', '#', 0);
 		}
 		return 0;
+	case LX_IDLE: {
+		/* a method starts here: take it whole */
+		char c = sc->buf[sc->pos & BV_MASK];
+
+		if (c < 'A' || c > 'Z')
+			return 0;
+		bv_tok_reset(lx);
+		lx->st = LX_METHOD;
+		return bv_run_tok(sc, ' ', ' ', ' ', 0);
+	}
 	case LX_LINE: {
-		/* a header name starts here: take it whole */
+		/* a header name starts here: skip the line, or take the name */
 		char c = sc->buf[sc->pos & BV_MASK];
 
 		if ((__u8)c <= 0x20)
 			return 0;
+		if (bv_skip_line(sc))
+			return 2; /* a whole line: no delimiter left to handle */
 		bv_tok_reset(lx);
 		lx->st = LX_HNAME;
 		return bv_run_tok(sc, ':', ':', ':', 1);
@@ -1193,9 +1373,26 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 	case LX_HVAL:
 		if (lx->hdr == H_HOST && lx->sub == 0)
 			return bv_run_tok(sc, ':', ':', ':', 1);
+		if (lx->hdr == H_IPLIST || (lx->hdr == H_FWD && lx->sub == F_FOR))
+			return bv_run_ip(sc);
 		if (lx->hdr != H_COOKIE)
 			return 0;
 		switch (lx->sub) {
+		case C_OWS: {
+			int r = bv_skip_cookie(sc);
+
+			if (r && sc->pos < sc->len) {
+				char c = sc->buf[sc->pos & BV_MASK];
+
+				if (c != ';' && c != '\n' && c != ' ' && c != '\t') {
+					/* a cookie we read: its name as a run */
+					bv_tok_reset(lx);
+					lx->sub = C_NAME;
+					bv_run_tok(sc, '=', ';', ';', 0);
+				}
+			}
+			return r;
+		}
 		case C_NAME:
 			return bv_run_tok(sc, '=', ';', ';', 0);
 		case C_RXV:
@@ -1230,6 +1427,7 @@ static long bv_scan_cb(__u64 i, void *vctx)
 	struct bv_scratch *sc = x->sc;
 	struct bv_lexer *lx;
 	__u32 pos, len, next;
+	int r;
 
 	if (!sc)
 		return 1;
@@ -1269,7 +1467,10 @@ static long bv_scan_cb(__u64 i, void *vctx)
 		}
 		break;
 	}
-	if (bv_run(sc)) {
+	r = bv_run(sc);
+	if (r == 2)
+		return 0;
+	if (r) {
 		/* and the delimiter that ended the run */
 		pos = sc->pos;
 		if (pos >= len)

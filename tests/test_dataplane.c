@@ -1263,6 +1263,88 @@ static void test_obs_fold_continuation_masked(void **state)
 	assert_string_equal(out_payload(), "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 198.51.100.0 ,\r\n 203.0.113.0 \r\nX-Other: a\r\n 203.0.113.57\r\n\r\n");
 }
 
+
+/* Send req on a fresh connection (fixed ports and seq) in chunks of k bytes
+ * (0: whole); returns the concatenated output payloads (static). */
+static const char *send_chunked(const char *req, size_t k, int *dropped)
+{
+	static char acc[8192];
+	struct conn c;
+	size_t n = strlen(req), off = 0, alen = 0;
+
+	harness_clear_flows(&H);
+	conn_init(&c, 4);
+	c.o.sport = 45678;
+	conn_syn(&c);
+	*dropped = 0;
+	while (off < n) {
+		size_t len = k ? (n - off < k ? n - off : k) : n;
+		int act = conn_send(&c, req + off, len);
+		size_t plen = 0;
+		const uint8_t *p;
+
+		if (act != XDP_PASS) {
+			*dropped = 1;
+		} else {
+			p = pkt_payload(out, outlen, &plen);
+			assert_non_null(p);
+			assert_int_equal(plen, len);
+			memcpy(acc + alen, p, plen);
+			alen += plen;
+		}
+		off += len;
+	}
+	acc[alen] = 0;
+	return acc;
+}
+
+/* The fast paths (whole tokens in one segment) and the streaming paths
+ * (tokens cut anywhere) must rewrite exactly the same bytes. */
+static void test_split_equals_whole(void **state)
+{
+	static const char *reqs[] = {
+		ID_REQ("X-Forwarded-For: 203.0.113.57, 2001:db8:85a3:8d3:1319:8a2e:370:7348\r\n"),
+		"POST /myapp/rb_bf1?type=js3&flavor=post&vi=ABCDEF123456&svrid=3&app=a1b2 HTTP/1.1\r\n"
+		"host: x\r\ncookie: a=b; rxVisitor=" RXV "; c=d;dtPC=2$12_3h4vZYXWVUTSRQ-0e0;rxvt=1|2\r\n"
+		"Forwarded: for=203.0.113.57;proto=http, for=\"[2001:db8:1:2::3]\"\r\n"
+		"X-Real-IP:198.51.100.23\r\nTrue-Client-IP:   2001:db8::1  \r\nContent-Length: 4\r\n\r\nbody",
+		"PROXY TCP6 2001:db8:85a3:8d3:1319:8a2e:370:7348 2001:db8::10 4711 80\r\n"
+		"GET /bf/abc?vi=QQQQ&sn=1 HTTP/1.1\r\nUser-Agent: curl\r\nCookie: rxVisitor=" RXV "\r\n\r\n",
+	};
+	static const size_t ks[] = { 1, 2, 3, 5, 8, 13, 64 };
+
+	(void)state;
+	for (int pol = 0; pol < 2; pol++) {
+		reset_policy();
+		if (pol == 0)
+			set_policy("collection_level", "performance"); /* ids always replaced */
+		else
+			set_policy("respect_dnt", "off");              /* ids never replaced */
+		for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
+			char whole[8192];
+			int d0, d1;
+
+			strcpy(whole, send_chunked(reqs[r], 0, &d0));
+			assert_false(d0);
+			assert_int_equal(strlen(whole), strlen(reqs[r]));
+			if (pol == 0)
+				assert_null(strstr(whole, RXV));
+			else
+				assert_non_null(strstr(whole, RXV));
+			assert_null(strstr(whole, "203.0.113.57"));
+			for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+				const char *split = send_chunked(reqs[r], ks[i], &d1);
+
+				assert_false(d1);
+				if (strcmp(split, whole))
+					fail_msg("policy %d request %zu chunk %zu:\nwhole: %s\nsplit: %s",
+						 pol, r, ks[i], whole, split);
+			}
+		}
+	}
+	reset_policy();
+}
+
 int main(void)
 {
 	const struct CMUnitTest inline_tests[] = {
@@ -1306,6 +1388,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_tag),
 		cmocka_unit_test(test_mirror_redirects_to_egress),
 		cmocka_unit_test(test_obs_fold_continuation_masked),
+		cmocka_unit_test(test_split_equals_whole),
 	};
 	const struct CMUnitTest pcap_tests[] = {
 		cmocka_unit_test(test_pcap_mode_l3_and_dscp),
