@@ -1206,29 +1206,34 @@ static __always_inline int bv_line_may_matter(const struct bv_lexer *lx, __u64 w
 	       l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
 }
 
-/* A whole header line that does not matter, skipped in one step: returns
- * the bytes consumed including its '\n', or 0. */
+/* Whole header lines that do not matter, skipped in one step (up to 16):
+ * returns the bytes consumed (through the last '\n'), or 0. */
 BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
 {
-	__u32 pos, len, nl;
+	__u32 pos, start, len, nl;
 	__u64 w;
 
 	if (!sc)
 		return 0;
-	pos = sc->pos;
+	start = pos = sc->pos;
 	len = sc->len;
-	if (pos + 8 > len)
+	for (int k = 0; k < 16; k++) {
+		if (pos + 8 > len)
+			break;
+		w = *(__u64 *)&sc->buf[pos & BV_MASK];
+		if ((__u8)w <= 0x20 || bv_line_may_matter(&sc->lx, w))
+			break;
+		nl = bv_find2(sc, pos, '\n', '\n');
+		if (nl >= len)
+			break; /* the line goes on in the next segment: per-byte path */
+		pos = nl + 1;
+	}
+	if (pos == start)
 		return 0;
-	w = *(__u64 *)&sc->buf[pos & BV_MASK];
-	if (bv_line_may_matter(&sc->lx, w))
-		return 0;
-	nl = bv_find2(sc, pos, '\n', '\n');
-	if (nl >= len)
-		return 0; /* the line goes on in the next segment: per-byte path */
-	sc->lx.hdr_bytes += nl + 1 - pos;
+	sc->lx.hdr_bytes += pos - start;
 	sc->lx.hdr = H_OTHER;
-	sc->pos = nl + 1;
-	return nl + 1 - pos;
+	sc->pos = pos;
+	return pos - start;
 }
 
 /*
