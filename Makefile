@@ -32,6 +32,7 @@ TEST_LIB_OBJS := $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(TEST_LIB_SRCS))
 
 # Fragments for tools and extra targets, one file per topic (mk/*.mk); they
 # may add to EXTRA_BINS (built by `all`) and define their own targets.
+.DEFAULT_GOAL := all
 include $(wildcard mk/*.mk)
 
 .PHONY: all deps check test demo bench clean

@@ -584,6 +584,15 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		bpf_loop(BV_SCRATCH_LEN + 1, bv_scan_cb, &x, 0);
 		bv_spans_apply(sc);
 	}
+	/* a beacon request still in its head whose drop is already certain:
+	 * nothing more of it leaves, not even before the decision is made */
+	if ((sc->lx.sig & BV_SIG_BEACON) && sc->lx.decision == BV_UNDECIDED &&
+	    sc->lx.st >= LX_PATH && sc->lx.st <= LX_HSKIP &&
+	    bv_drop_certain(&sc->lx.pol, sc->lx.sig)) {
+		sc->seg_drop = 1;
+		if (sc->lx.pol.drop_action == BV_DROPACT_RESET)
+			sc->drop_reset = 1;
+	}
 
 	/* commit the new state if this segment brought new bytes */
 	if (live < plen) {

@@ -460,10 +460,9 @@ static __always_inline int bv_replace_now(const struct bv_lexer *lx, __u8 final_
 		return 1;
 	if (final_dec != BV_UNDECIDED)
 		return 0;
-	/* undecided at the moment the identifier leaves: replace if it may be
-	 * anonymized, or if a signal already seen makes it anonymized */
-	return bv_may_anonymize(&lx->pol) || bv_dnt_effective(&lx->pol, lx->sig) ||
-	       bv_gpc_effective(&lx->pol, lx->sig);
+	/* undecided at the moment the identifier leaves: replace unless the
+	 * request is sure to pass with identity */
+	return bv_may_not_pass(&lx->pol, lx->sig);
 }
 
 /* One character of a visitor identifier at buf[pos]. */

@@ -102,13 +102,25 @@ static __always_inline int bv_decision_drops(__u8 d)
 	return d != BV_DEC_PASS && d != BV_DEC_ANONYMIZED && d != BV_UNDECIDED;
 }
 
-/* Could this still-undecided request end up anonymized? Then identifiers
- * that must leave before the decision are replaced now (README: "signals
- * after identifiers"). */
-static __always_inline int bv_may_anonymize(const struct bv_policy *p)
+/* Could this still-undecided request end in anything but "pass", given the
+ * signals seen so far? Then identifiers that must leave before the decision
+ * is known are replaced now (README: "signals after identifiers"). */
+static __always_inline int bv_may_not_pass(const struct bv_policy *p, __u16 sig)
 {
-	return p->collection_level == BV_LEVEL_PERFORMANCE ||
-	       (p->respect_dnt && p->dnt_action == BV_DNT_ANONYMIZE);
+	return p->collection_level != BV_LEVEL_USER_BEHAVIOR || p->respect_dnt ||
+	       p->honour_disabled || (p->opt_in && !(sig & BV_SIG_CONSENT)) ||
+	       (!p->crash_reports && (sig & BV_SIG_CRASH));
+}
+
+/* Is a drop already certain, whatever comes later? (The reason counted is
+ * still the one of the final decision, at the end of the request head.) */
+static __always_inline int bv_drop_certain(const struct bv_policy *p, __u16 sig)
+{
+	return p->collection_level == BV_LEVEL_OFF ||
+	       (p->honour_disabled && (sig & BV_SIG_DISABLED)) ||
+	       (!p->crash_reports && (sig & BV_SIG_CRASH)) ||
+	       ((bv_dnt_effective(p, sig) || bv_gpc_effective(p, sig)) &&
+		p->dnt_action == BV_DNT_DROP);
 }
 
 #endif /* BV_POLICY_H */

@@ -883,13 +883,59 @@ static void test_signal_after_identifier(void **state)
 	/* same, but the end of headers is in the same segment: decided, kept */
 	assert_int_equal(send_one("POST /rb_1 HTTP/1.1\r\nCookie: rxVisitor=" RXV "\r\n\r\n"), XDP_PASS);
 	assert_non_null(strstr(out_payload(), RXV));
-	/* with DNT respected as drop nothing can turn into "anonymized": kept */
+	/* a later DNT could drop it: the identifier that leaves first is
+	 * replaced too (a dropped request must not leak its visitor) */
 	set_policy("dnt_action", "drop");
 	conn_init(&c, 4);
 	conn_syn(&c);
 	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nCookie: rxVisitor=" RXV "\r\n"), XDP_PASS);
-	assert_non_null(strstr(out_payload(), RXV));
+	assert_null(strstr(out_payload(), RXV));
 	assert_int_equal(conn_sends(&c, "DNT: 1\r\n\r\n"), XDP_DROP);
+	/* opt-in without a consent cookie yet: replaced as well */
+	reset_policy();
+	set_policy("opt_in", "on");
+	set_policy("respect_dnt", "off");
+	set_policy("honour_disabled", "off");
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1?vi=ABCDEFGH HTTP/1.1\r\nCookie: rxVisitor=" RXV "\r\n"), XDP_PASS);
+	assert_null(strstr(out_payload(), RXV));
+	assert_null(strstr(out_payload(), "ABCDEFGH"));
+	assert_int_equal(conn_sends(&c, "X-A: b\r\n\r\n"), XDP_DROP);
+	/* ... but once the consent cookie was seen, nothing can stop "pass" */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nCookie: dtCookie=1; rxVisitor=" RXV "\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), RXV));
+	assert_int_equal(conn_sends(&c, "X-A: b\r\n\r\n"), XDP_PASS);
+	reset_policy();
+}
+
+static void test_certain_drop_stops_early(void **state)
+{
+	struct conn c;
+	__u64 d0 = stat(BV_DEC_DROPPED_DNT), o0 = stat(BV_DEC_DROPPED_LEVEL_OFF);
+
+	(void)state;
+	reset_policy();
+	set_policy("dnt_action", "drop");
+	conn_init(&c, 4);
+	conn_syn(&c);
+	/* DNT in the first segment: the drop is certain, nothing leaves */
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nDNT: 1\r\nX-Forwarded-For: 203.0.113.57\r\n"), XDP_DROP);
+	assert_int_equal(conn_sends(&c, "Cookie: rxVisitor=" RXV "\r\n"), XDP_DROP);
+	assert_int_equal(conn_sends(&c, "\r\n"), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_DNT), d0 + 1);
+	/* collection_level=off: from the request line on */
+	reset_policy();
+	set_policy("collection_level", "off");
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1?vi=ABCDEFGH HTTP/1.1\r\nHost: a\r\n"), XDP_DROP);
+	assert_int_equal(conn_sends(&c, "\r\n"), XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_LEVEL_OFF), o0 + 1);
+	/* a non-beacon request on the same connection passes again */
+	assert_int_equal(conn_sends(&c, "GET /index.html HTTP/1.1\r\n\r\n"), XDP_PASS);
 	reset_policy();
 }
 
@@ -1318,8 +1364,10 @@ static void test_split_equals_whole(void **state)
 		reset_policy();
 		if (pol == 0)
 			set_policy("collection_level", "performance"); /* ids always replaced */
-		else
-			set_policy("respect_dnt", "off");              /* ids never replaced */
+		else {                                             /* ids never replaced */
+			set_policy("respect_dnt", "off");
+			set_policy("honour_disabled", "off");
+		}
 		for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
 			char whole[8192];
 			int d0, d1;
@@ -1380,6 +1428,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_flow_mid_request_dropped),
 		cmocka_unit_test(test_gap_dropped_inline),
 		cmocka_unit_test(test_signal_after_identifier),
+		cmocka_unit_test(test_certain_drop_stops_early),
 		cmocka_unit_test(test_reset_inline),
 		cmocka_unit_test(test_every_packet_counted),
 		cmocka_unit_test(test_policy_garbage_is_sanitized),
