@@ -35,6 +35,7 @@
 #include "bv_abi.h"
 #include "cmd.h"
 #include "config.h"
+#include "analytics.h"
 #include "loader.h"
 #include "beaconveil.skel.h"
 
@@ -168,9 +169,21 @@ struct counts {
 	unsigned long long in, written, dropped, aborted, unproc;
 };
 
-static void print_summary(const char *in, const char *out, enum bv_mode mode,
-			  const struct counts *c, const __u64 st[BV_ST_MAX])
+/* Events of the kernel (one per beacon decision) go to the same analytics
+ * the daemon keeps, so offline runs report sessions and visitors too, and
+ * the ring never fills (no event lost). */
+static int on_event(void *ctx, void *data, size_t len)
 {
+	if (len >= sizeof(struct bv_event))
+		bv_analytics_event(ctx, data);
+	return 0;
+}
+
+static void print_summary(const char *in, const char *out, enum bv_mode mode,
+			  const struct counts *c, const __u64 st[BV_ST_MAX],
+			  struct bv_analytics *an)
+{
+	struct bv_analytics_snap snap;
 	static const char *const mode_names[] = { "inline", "mirror", "pcap" };
 
 	printf("# beaconveil pcap %s -> %s (mode %s)\n", in, out, mode_names[mode]);
@@ -185,6 +198,13 @@ static void print_summary(const char *in, const char *out, enum bv_mode mode,
 	printf("# program counters\n");
 	for (int i = BV_DEC_MAX; i < BV_ST_MAX; i++)
 		printf("%s %llu\n", bv_stat_name(i), (unsigned long long)st[i]);
+	if (an && !bv_analytics_snapshot(an, &snap)) {
+		printf("# analytics from the kernel's events (keyed hashes only)\n");
+		printf("events %llu\n", (unsigned long long)snap.events);
+		printf("sessions_seen %llu\n", (unsigned long long)snap.sessions_started);
+		printf("visitors_unique_estimate %.0f\n", snap.visitors_unique);
+		bv_analytics_snap_free(&snap);
+	}
 }
 
 int cmd_pcap(int argc, char **argv)
@@ -217,6 +237,8 @@ int cmd_pcap(int argc, char **argv)
 	int prec, prog_fd, opt, ret = BV_EXIT_RUNTIME;
 	struct pcap_pkthdr *h;
 	const u_char *data;
+	struct bv_analytics *an = NULL;
+	struct ring_buffer *rb = NULL;
 
 	argv[0] = "beaconveil pcap"; /* getopt's messages */
 	optind = 0;
@@ -296,6 +318,12 @@ int cmd_pcap(int argc, char **argv)
 		goto fail;
 	if (mode == BV_MODE_MIRROR && set_egress(skel, err, sizeof(err)))
 		goto fail;
+	an = bv_analytics_new(&cfg);
+	rb = an ? ring_buffer__new(bpf_map__fd(skel->maps.bv_events), on_event, an, NULL) : NULL;
+	if (!rb) {
+		snprintf(err, sizeof(err), "cannot read the event ring: %s", strerror(errno ? errno : ENOMEM));
+		goto fail;
+	}
 	prog_fd = bpf_program__fd(skel->progs.beaconveil_xdp);
 	/* A program without frags support sees only the linear part. */
 	if (bpf_program__flags(skel->progs.beaconveil_xdp) & BPF_F_XDP_HAS_FRAGS)
@@ -377,6 +405,7 @@ int cmd_pcap(int argc, char **argv)
 					 ? " (needs root: CAP_BPF, CAP_NET_ADMIN)" : "");
 			goto fail;
 		}
+		ring_buffer__consume(rb);
 		switch (t.retval) {
 		case XDP_PASS:
 		case XDP_TX:
@@ -429,7 +458,7 @@ int cmd_pcap(int argc, char **argv)
 		goto done_err; /* OUT is complete; report and fail */
 	}
 	if (!quiet)
-		print_summary(in_path, out_path, mode, &c, st);
+		print_summary(in_path, out_path, mode, &c, st, an);
 	ret = BV_EXIT_OK;
 	goto out;
 
@@ -451,6 +480,8 @@ out:
 		pcap_close(dead);
 	if (in)
 		pcap_close(in);
+	ring_buffer__free(rb);
+	bv_analytics_free(an);
 	beaconveil_bpf__destroy(skel);
 	if (cfg_loaded)
 		bv_config_free(&cfg);

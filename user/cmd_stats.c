@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * `beaconveil stats`: the kernel counters from the pinned bv_stats map
+ * (no daemon needed), plus the daemon's session and visitor figures read
+ * from its /metrics endpoint when it answers.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/statfs.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+
+#include "bv_abi.h"
+#include "cmd.h"
+#include "config.h"
+#include "loader.h"
+#include "metrics.h"
+
+#define PFX "beaconveil stats: "
+#define FETCH_TIMEOUT_MS 2000
+
+static void stats_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: beaconveil stats [--json] [-c CONFIG] [--metrics ADDR:PORT] [--pin-dir DIR]\n"
+		"\n"
+		"Prints the decision counts and the XDP program's counters from the\n"
+		"pinned map " BV_PIN_DIR "/bv_stats (summed over CPUs). They survive\n"
+		"the daemon: this works while enforcement goes on without one.\n"
+		"\n"
+		"If a daemon's metrics endpoint answers, its figures are added: active\n"
+		"sessions, estimated unique visitors of the current key epoch,\n"
+		"new/returning visitors (when user_tracking is on), decisions per\n"
+		"interface and per application (applications with at least k distinct\n"
+		"visitors only). Otherwise a note on stderr says why, and the kernel\n"
+		"counters are still printed.\n"
+		"\n"
+		"Options:\n"
+		"  --json                 one JSON object instead of text\n"
+		"  -c, --config FILE      take the metrics address from [daemon] metrics\n"
+		"      --metrics ADDR:PORT   the daemon's endpoint (default 127.0.0.1:9477)\n"
+		"      --pin-dir DIR      where the maps are pinned (default " BV_PIN_DIR ")\n"
+		"  -h, --help             this help\n"
+		"\n"
+		"Needs root (the pinned maps are readable by root only).\n"
+		"Exit status: 0 ok, 1 runtime error (no pinned maps, permission denied,\n"
+		"bad config), 2 usage error.\n");
+}
+
+/* One line of description per counter of enum bv_stat (after decisions). */
+static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
+	[BV_ST_PKTS - BV_DEC_MAX] = "packets seen",
+	[BV_ST_NON_IP - BV_DEC_MAX] = "not IPv4/IPv6: passed untouched",
+	[BV_ST_NON_TCP - BV_DEC_MAX] = "IP, not TCP",
+	[BV_ST_OTHER_TCP - BV_DEC_MAX] = "TCP not on a beacon port",
+	[BV_ST_BEACON_PORT - BV_DEC_MAX] = "TCP on a beacon port",
+	[BV_ST_MALFORMED_PKT - BV_DEC_MAX] = "bad L2/L3/L4 structure: dropped",
+	[BV_ST_FRAGMENT - BV_DEC_MAX] = "IP fragments carrying TCP: dropped",
+	[BV_ST_ACT_PASS - BV_DEC_MAX] = "verdict XDP_PASS",
+	[BV_ST_ACT_DROP - BV_DEC_MAX] = "verdict XDP_DROP",
+	[BV_ST_ACT_TX - BV_DEC_MAX] = "verdict XDP_TX (TCP RST sent back)",
+	[BV_ST_ACT_REDIRECT - BV_DEC_MAX] = "verdict XDP_REDIRECT (mirror egress)",
+	[BV_ST_L3_MASKED - BV_DEC_MAX] = "addresses masked in IP headers",
+	[BV_ST_TEXT_MASKED - BV_DEC_MAX] = "addresses masked in HTTP headers / PROXY",
+	[BV_ST_IDS_REPLACED - BV_DEC_MAX] = "visitor identifiers replaced",
+	[BV_ST_REQUESTS - BV_DEC_MAX] = "HTTP requests on beacon ports",
+	[BV_ST_FLOW_NEW - BV_DEC_MAX] = "flow state entries created",
+	[BV_ST_FLOW_UNKNOWN - BV_DEC_MAX] = "mid-request segments without state: dropped",
+	[BV_ST_OUT_OF_ORDER - BV_DEC_MAX] = "segments after a gap: dropped",
+	[BV_ST_RETRANSMIT - BV_DEC_MAX] = "retransmitted segments",
+	[BV_ST_HELD_UNDECIDED - BV_DEC_MAX] = "ids replaced before the decision was known",
+	[BV_ST_PROXY_V1 - BV_DEC_MAX] = "PROXY protocol v1 headers",
+	[BV_ST_PROXY_V2 - BV_DEC_MAX] = "PROXY protocol v2 headers",
+	[BV_ST_EVENTS_LOST - BV_DEC_MAX] = "events lost (ring buffer full)",
+};
+
+/* Opens DIR/bv_stats with a message naming the cause. */
+static int open_stats(const char *dir, char *err, size_t errlen)
+{
+	char path[512];
+	struct bpf_map_info info;
+	__u32 ilen = sizeof(info);
+	struct statfs st;
+	int fd, e;
+
+	snprintf(path, sizeof(path), "%s/bv_stats", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT) {
+			if (!strcmp(dir, BV_PIN_DIR) &&
+			    (statfs(BV_PIN_ROOT, &st) || st.f_type != BPF_FS_MAGIC))
+				snprintf(err, errlen,
+					 "no bpffs mounted at " BV_PIN_ROOT ", so no pinned maps: "
+					 "is beaconveil run running or was it ever started?");
+			else
+				snprintf(err, errlen,
+					 "no pinned maps (%s does not exist): is beaconveil run "
+					 "running or was it ever started?", path);
+		} else if (e == EACCES || e == EPERM) {
+			snprintf(err, errlen,
+				 "permission denied opening %s: reading the pinned maps needs root "
+				 "(CAP_BPF and access to %s)", path, dir);
+		} else {
+			snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		}
+		return -1;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0 &&
+	    (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.key_size != 4 ||
+	     info.value_size != 8 || info.max_entries < BV_ST_MAX)) {
+		snprintf(err, errlen,
+			 "%s is not this version's counter map (type %u, %u entries of %u bytes; "
+			 "expected a per-CPU array of %d u64): was it pinned by another version?",
+			 path, info.type, info.max_entries, info.value_size, BV_ST_MAX);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void jnum(FILE *f, double v)
+{
+	if (v != v || v > 1.8e19 || v < -1.8e19)
+		fputs("null", f);
+	else
+		fprintf(f, "%.0f", v);
+}
+
+/* ---- the daemon's figures ------------------------------------------------ */
+
+/* Distinct values of label `lab` of metric `name`, in order of appearance. */
+static size_t distinct_labels(const struct bv_prom_doc *d, const char *name, const char *lab,
+			      const char ***out)
+{
+	const char **v = calloc(d->ns + 1, sizeof(*v));
+	size_t n = 0;
+
+	*out = v;
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < d->ns; i++) {
+		const char *x;
+		size_t j;
+
+		if (strcmp(d->s[i].name, name) || !(x = bv_prom_label(&d->s[i], lab)))
+			continue;
+		for (j = 0; j < n && strcmp(v[j], x); j++)
+			;
+		if (j == n)
+			v[n++] = x;
+	}
+	return n;
+}
+
+static double val(const struct bv_prom_doc *d, const char *name, const char *const *kv, bool *found)
+{
+	const struct bv_prom_sample *s = bv_prom_find(d, name, kv);
+
+	if (found)
+		*found = s != NULL;
+	return s ? s->value : 0;
+}
+
+static const struct { const char *metric, *key, *text; } scalars[] = {
+	{ "beaconveil_active_sessions", "active_sessions", "active sessions" },
+	{ "beaconveil_sessions_started_total", "sessions_started", "sessions started" },
+	{ "beaconveil_sessions_expired_total", "sessions_expired", "sessions expired" },
+	{ "beaconveil_session_timeout_seconds", "session_timeout_seconds", "session timeout (s)" },
+	{ "beaconveil_visitors_unique_estimate", "visitors_unique_estimate",
+	  "unique visitors, this key epoch (estimate)" },
+	{ "beaconveil_visitors_new_total", "visitors_new", "new visitors" },
+	{ "beaconveil_visitors_returning_total", "visitors_returning", "returning visitors" },
+	{ "beaconveil_hash_key_epoch", "hash_key_epoch", "hash key epoch" },
+	{ "beaconveil_hash_key_rotations_total", "hash_key_rotations", "key rotations seen" },
+	{ "beaconveil_events_received_total", "events_received", "events received" },
+	{ "beaconveil_k_anonymity_min_visitors", "k_anonymity", "k (min visitors per app)" },
+	{ "beaconveil_apps_hidden", "apps_hidden", "apps below k (not shown)" },
+};
+
+static void daemon_breakdown_text(const struct bv_prom_doc *d, const char *metric, const char *lab,
+				  const char *title)
+{
+	const char **v;
+	size_t n = distinct_labels(d, metric, lab, &v);
+
+	if (n == 0) {
+		free(v);
+		return;
+	}
+	printf("\n%s\n  %-24s", title, lab);
+	for (int r = 0; r < BV_DEC_MAX; r++)
+		printf(" %s", bv_decision_name(r));
+	printf("\n");
+	for (size_t i = 0; i < n; i++) {
+		printf("  %-24s", v[i]);
+		for (int r = 0; r < BV_DEC_MAX; r++) {
+			const char *kv[] = { lab, v[i], "reason", bv_decision_name(r), NULL };
+			int w = (int)strlen(bv_decision_name(r));
+
+			printf(" %*.0f", w, val(d, metric, kv, NULL));
+		}
+		printf("\n");
+	}
+	free(v);
+}
+
+static void daemon_breakdown_json(FILE *f, const struct bv_prom_doc *d, const char *metric,
+				  const char *lab, const char *key)
+{
+	const char **v;
+	size_t n = distinct_labels(d, metric, lab, &v);
+
+	fprintf(f, ",\n    ");
+	jstr(f, key);
+	fprintf(f, ": {");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s\n      ", i ? "," : "");
+		jstr(f, v[i]);
+		fprintf(f, ": {");
+		for (int r = 0; r < BV_DEC_MAX; r++) {
+			const char *kv[] = { lab, v[i], "reason", bv_decision_name(r), NULL };
+
+			fprintf(f, "%s\"%s\": ", r ? ", " : "", bv_decision_name(r));
+			jnum(f, val(d, metric, kv, NULL));
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "%s}", n ? "\n    " : "");
+	free(v);
+}
+
+/* ---- the command ------------------------------------------------------------ */
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cfg_path = NULL, *metrics = NULL, *pin_dir = BV_PIN_DIR;
+	char addr[sizeof(((struct bv_config *)0)->metrics_addr)];
+	char err[1024], ferr[1200] = "";
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct bv_prom_doc doc = { 0 };
+	bool json = false, have_doc = false;
+	__u64 st[BV_ST_MAX], total = 0;
+	char *body = NULL;
+	size_t blen;
+	int opt, fd;
+
+	argv[0] = "beaconveil stats";
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 'M':
+			metrics = optarg;
+			break;
+		case 'P':
+			pin_dir = optarg;
+			break;
+		case 'h':
+			stats_usage(stdout);
+			return BV_EXIT_OK;
+		default:
+			fprintf(stderr, "See 'beaconveil stats --help'.\n");
+			return BV_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PFX "unexpected argument '%s' (see 'beaconveil stats --help')\n",
+			argv[optind]);
+		return BV_EXIT_USAGE;
+	}
+	if (metrics && bv_metrics_parse_addr(metrics, &ss, &sslen, err, sizeof(err))) {
+		fprintf(stderr, PFX "--metrics: %s\n", err);
+		return BV_EXIT_USAGE;
+	}
+	snprintf(addr, sizeof(addr), "127.0.0.1:9477");
+	if (cfg_path) {
+		struct bv_config cfg;
+
+		if (bv_config_load(&cfg, cfg_path, err, sizeof(err))) {
+			fprintf(stderr, PFX "%s\n", err);
+			return BV_EXIT_RUNTIME;
+		}
+		snprintf(addr, sizeof(addr), "%s", cfg.metrics_addr);
+		bv_config_free(&cfg);
+	}
+	if (metrics)
+		snprintf(addr, sizeof(addr), "%s", metrics);
+
+	fd = open_stats(pin_dir, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, PFX "%s\n", err);
+		return BV_EXIT_RUNTIME;
+	}
+	if (bv_stats_read(fd, st)) {
+		fprintf(stderr, PFX "reading %s/bv_stats: %s\n", pin_dir, strerror(errno));
+		close(fd);
+		return BV_EXIT_RUNTIME;
+	}
+	close(fd);
+	for (int d = 0; d < BV_DEC_MAX; d++)
+		total += st[d];
+
+	if (bv_metrics_fetch(addr, FETCH_TIMEOUT_MS, &body, &blen, ferr, sizeof(ferr)) == 0) {
+		if (bv_prom_parse(body, blen, &doc, err, sizeof(err)) == 0)
+			have_doc = true;
+		else
+			snprintf(ferr, sizeof(ferr), "%s/metrics: not Prometheus text (%s)", addr, err);
+		free(body);
+	}
+
+	if (json) {
+		printf("{\n  \"pin_dir\": ");
+		jstr(stdout, pin_dir);
+		printf(",\n  \"decisions\": {");
+		for (int d = 0; d < BV_DEC_MAX; d++)
+			printf("%s\n    \"%s\": %llu", d ? "," : "", bv_decision_name(d),
+			       (unsigned long long)st[d]);
+		printf("\n  },\n  \"decisions_total\": %llu,\n  \"counters\": {", (unsigned long long)total);
+		for (int s = BV_DEC_MAX; s < BV_ST_MAX; s++)
+			printf("%s\n    \"%s\": %llu", s > BV_DEC_MAX ? "," : "", bv_stat_name(s),
+			       (unsigned long long)st[s]);
+		printf("\n  },\n  \"daemon\": {\n    \"metrics\": ");
+		jstr(stdout, addr);
+		printf(",\n    \"reachable\": %s", have_doc ? "true" : "false");
+		if (!have_doc) {
+			printf(",\n    \"error\": ");
+			jstr(stdout, ferr);
+		} else {
+			const char *kvm[] = { NULL };
+			const struct bv_prom_sample *info = bv_prom_find(&doc, "beaconveil_info", kvm);
+			const char *mode = info ? bv_prom_label(info, "mode") : NULL;
+
+			if (mode) {
+				printf(",\n    \"mode\": ");
+				jstr(stdout, mode);
+			}
+			for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++) {
+				bool found;
+				double v = val(&doc, scalars[i].metric, NULL, &found);
+
+				if (!found)
+					continue;
+				printf(",\n    \"%s\": ", scalars[i].key);
+				jnum(stdout, v);
+			}
+			daemon_breakdown_json(stdout, &doc, "beaconveil_interface_decisions_total",
+					      "interface", "interfaces");
+			daemon_breakdown_json(stdout, &doc, "beaconveil_app_decisions_total", "app", "apps");
+		}
+		printf("\n  }\n}\n");
+	} else {
+		printf("Kernel counters (%s/bv_stats, all CPUs)\n\nDecisions\n", pin_dir);
+		for (int d = 0; d < BV_DEC_MAX; d++)
+			printf("  %-22s %14llu\n", bv_decision_name(d), (unsigned long long)st[d]);
+		printf("  %-22s %14llu\n\nCounters\n", "total", (unsigned long long)total);
+		for (int s = BV_DEC_MAX; s < BV_ST_MAX; s++)
+			printf("  %-22s %14llu  %s\n", bv_stat_name(s), (unsigned long long)st[s],
+			       stat_desc[s - BV_DEC_MAX] ? stat_desc[s - BV_DEC_MAX] : "");
+		if (have_doc) {
+			const struct bv_prom_sample *info = bv_prom_find(&doc, "beaconveil_info", NULL);
+			const char *mode = info ? bv_prom_label(info, "mode") : NULL;
+
+			printf("\nDaemon (%s%s%s)\n", addr, mode ? ", mode " : "", mode ? mode : "");
+			for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++) {
+				bool found;
+				double v = val(&doc, scalars[i].metric, NULL, &found);
+
+				if (found)
+					printf("  %-42s %14.0f\n", scalars[i].text, v);
+			}
+			daemon_breakdown_text(&doc, "beaconveil_interface_decisions_total", "interface",
+					      "Decisions per interface");
+			daemon_breakdown_text(&doc, "beaconveil_app_decisions_total", "app",
+					      "Decisions per application (at least k distinct visitors)");
+		}
+	}
+	if (!have_doc)
+		fprintf(stderr, PFX "no daemon figures: %s (kernel counters only)\n", ferr);
+	bv_prom_doc_free(&doc);
+	return fflush(stdout) ? BV_EXIT_RUNTIME : BV_EXIT_OK;
+}
