@@ -334,12 +334,19 @@ BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed)
 	pos = sp->pos;
 	off = sp->id_off;
 	n = sp->len;
+	/* one mixed word serves 8 characters */
+	__u64 r = 0;
+
 	for (__u32 k = 0; k < 64; k++) {
-		__u32 i = (pos + k) & BV_MASK;
+		__u32 i = (pos + k) & BV_MASK, j = off + k;
+		char c;
 
 		if (k >= n)
 			break;
-		bv_put(sc, i, bv_pseudo_char(seed, off + k, sc->buf[i]));
+		if (k == 0 || j % 8 == 0)
+			r = bv_pseudo_word(seed, j);
+		c = bv_pseudo_map(r, j, sc->buf[i]);
+		bv_put(sc, i, c);
 	}
 	return 1;
 }

@@ -108,19 +108,31 @@ static __always_inline __u64 bv_mix64(__u64 z)
 	return z ^ (z >> 31);
 }
 
-/* Class-preserving replacement: digits stay digits, letters keep case. */
-static __always_inline char bv_pseudo_char(__u64 seed, __u32 k, char orig)
+/* Pseudonym characters: character j takes byte j % 8 of the (j / 8)-th word
+ * of the seed's stream, so one mixed word serves 8 characters. */
+static __always_inline __u64 bv_pseudo_word(__u64 seed, __u32 j)
 {
-	__u64 r = bv_mix64(seed + (__u64)(k + 1) * 0x9e3779b97f4a7c15ULL) & 0xffffffffULL;
+	return bv_mix64(seed + (__u64)(j / 8 + 1) * 0x9e3779b97f4a7c15ULL);
+}
 
-	/* (r * n) >> 32 maps 32 random bits onto [0, n) without a division */
+/* Class-preserving: digits stay digits, letters keep their case, anything
+ * else is kept; (b * n) >> 8 maps the byte onto [0, n) without a division. */
+static __always_inline char bv_pseudo_map(__u64 word, __u32 j, char orig)
+{
+	__u32 b = (__u32)(word >> (8 * (j % 8))) & 0xff;
+
 	if (orig >= '0' && orig <= '9')
-		return '0' + (char)((r * 10) >> 32);
+		return '0' + (char)((b * 10) >> 8);
 	if (orig >= 'a' && orig <= 'z')
-		return 'a' + (char)((r * 26) >> 32);
+		return 'a' + (char)((b * 26) >> 8);
 	if (orig >= 'A' && orig <= 'Z')
-		return 'A' + (char)((r * 26) >> 32);
+		return 'A' + (char)((b * 26) >> 8);
 	return orig;
+}
+
+static __always_inline char bv_pseudo_char(__u64 seed, __u32 j, char orig)
+{
+	return bv_pseudo_map(bv_pseudo_word(seed, j), j, orig);
 }
 
 #endif /* BV_HASH_H */
