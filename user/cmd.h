@@ -13,5 +13,9 @@ enum bv_exit {
 };
 
 int cmd_pcap(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
 
 #endif /* BV_CMD_H */

@@ -476,6 +476,39 @@ static int host_ok(const char *s, size_t n)
 	return s[0] != '-' && s[n - 1] != '-';
 }
 
+int bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err, size_t errlen)
+{
+	char qb[QBUF];
+	size_t n = name ? strlen(name) : 0;
+
+	memset(k, 0, sizeof(*k));
+	if (kind == BV_APPKEY_APP) {
+		if (!app_id_ok(name, n)) {
+			seterr(err, errlen, "application id '%s': must be 1..%d bytes of "
+			       "A-Z a-z 0-9 . _ -", q(qb, sizeof(qb), name ? name : ""),
+			       BV_APPKEY_LEN - 1);
+			return -1;
+		}
+		memcpy(k->id, name, n);
+	} else if (kind == BV_APPKEY_HOST) {
+		if (!host_ok(name, n)) {
+			seterr(err, errlen, "host '%s': must be 1..%d bytes of A-Z a-z 0-9 - _ "
+			       "in dot-separated labels, without a port",
+			       q(qb, sizeof(qb), name ? name : ""), BV_APPKEY_LEN - 1);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			k->id[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a')
+								    : name[i];
+	} else {
+		seterr(err, errlen, "invalid application key kind %d", kind);
+		return -1;
+	}
+	k->kind = (__u8)kind;
+	k->len = (__u8)n;
+	return 0;
+}
+
 /* A "[...]" line (p..p+n, stripped); 0 ok, -1 failed. */
 static int section_line(struct pctx *x, const char *p, size_t n)
 {

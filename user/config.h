@@ -58,6 +58,13 @@ int  bv_policy_get_field(const struct bv_policy *p, const char *key, char *out, 
 extern const char *const bv_policy_keys[];   /* NULL-terminated, table order */
 
 /*
+ * The bv_apppol key of an [app:ID] (kind BV_APPKEY_APP) or [host:NAME]
+ * (BV_APPKEY_HOST, stored lower-case) section, with the config file's
+ * rules for ID and NAME. 0 ok; -1 with the reason in err.
+ */
+int  bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err, size_t errlen);
+
+/*
  * Writes config into the program's maps by fd: policy[0], settings[0],
  * ports (clearing ports not configured), paths (clearing unused), apppol
  * (new entries written first, then stale ones deleted). A negative fd skips

@@ -235,7 +235,7 @@ static void load_error(int e, char *err, size_t errlen)
 
 /* ---- bpffs -------------------------------------------------------------- */
 
-static int ensure_pin_dir(char *err, size_t errlen)
+int bv_bpffs_ensure(char *err, size_t errlen)
 {
 	struct statfs st;
 
@@ -250,7 +250,8 @@ static int ensure_pin_dir(char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "no bpffs at %s and mounting it failed: %s%s", BV_PIN_ROOT,
 				 strerror(e),
-				 e == EPERM ? " (needs root; or run: mount -t bpf bpf /sys/fs/bpf)" : "");
+				 e == EPERM ? " (needs root with CAP_SYS_ADMIN; or mount it "
+					      "first: mount -t bpf bpf /sys/fs/bpf)" : "");
 			return -1;
 		}
 	}
@@ -261,44 +262,66 @@ static int ensure_pin_dir(char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- loading --------------------------------------------------------------- */
+/* ---- capture for loads done by someone else (libxdp) ------------------- */
 
-struct beaconveil_bpf *bv_open_and_load(const struct bv_load_opts *o, char *err, size_t errlen)
+static libbpf_print_fn_t bv_prev_print;
+static bool bv_capturing;
+
+void bv_capture_begin(void)
+{
+	const char *dbg = getenv("BEACONVEIL_LIBBPF_DEBUG");
+
+	bv_log_echo = dbg && *dbg && strcmp(dbg, "0");
+	bv_log_reset();
+	if (!bv_capturing)
+		bv_prev_print = libbpf_set_print(bv_libbpf_print);
+	bv_capturing = true;
+}
+
+int bv_capture_vprintf(int level, const char *fmt, va_list ap)
+{
+	/* outside a capture: warnings to stderr, the rest dropped */
+	if (!bv_capturing)
+		return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+	return bv_libbpf_print((enum libbpf_print_level)level, fmt, ap);
+}
+
+void bv_capture_end(int e, char *err, size_t errlen)
+{
+	if (e && err && errlen)
+		load_error(e, err, errlen);
+	if (bv_capturing)
+		libbpf_set_print(bv_prev_print);
+	bv_capturing = false;
+	bv_log_free();
+}
+
+/* ---- opening and loading ---------------------------------------------------- */
+
+/* Opens the skeleton (not loaded) per o; libbpf's output is being captured. */
+static struct beaconveil_bpf *open_skel(const struct bv_load_opts *o, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
-	struct beaconveil_bpf *s = NULL;
-	libbpf_print_fn_t prev;
+	struct beaconveil_bpf *s;
 	struct bpf_map *m;
-	const char *dbg = getenv("BEACONVEIL_LIBBPF_DEBUG");
-	char dummy[1];
 	int ret;
 
-	if (!err || !errlen) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
 	if (o->mode != BV_MODE_INLINE && o->mode != BV_MODE_MIRROR && o->mode != BV_MODE_PCAP) {
 		snprintf(err, errlen, "invalid mode %d", (int)o->mode);
 		return NULL;
 	}
 	if (o->pin) {
-		if (ensure_pin_dir(err, errlen))
+		if (bv_bpffs_ensure(err, errlen))
 			return NULL;
 		oo.pin_root_path = BV_PIN_DIR;
 	}
-
-	bv_log_echo = dbg && *dbg && strcmp(dbg, "0");
-	bv_log_reset();
-	prev = libbpf_set_print(bv_libbpf_print);
-
 	s = beaconveil_bpf__open_opts(&oo);
 	if (!s) {
 		int e = errno;
 		last_log_line(err, errlen);
 		if (!err[0])
 			snprintf(err, errlen, "opening the BPF object failed: %s", strerror(e));
-		goto out;
+		return NULL;
 	}
 	s->rodata->bv_mode = (__u8)o->mode;
 	if (o->max_flows) {
@@ -319,18 +342,52 @@ struct beaconveil_bpf *bv_open_and_load(const struct bv_load_opts *o, char *err,
 			}
 		}
 	}
-	ret = beaconveil_bpf__load(s);
-	if (ret) {
-		load_error(ret < 0 ? -ret : errno, err, errlen);
-		goto fail;
-	}
-	goto out;
+	return s;
 fail:
 	beaconveil_bpf__destroy(s);
-	s = NULL;
-out:
-	libbpf_set_print(prev);
-	bv_log_free();
+	return NULL;
+}
+
+struct beaconveil_bpf *bv_open(const struct bv_load_opts *o, char *err, size_t errlen)
+{
+	struct beaconveil_bpf *s;
+	char dummy[1];
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	bv_capture_begin();
+	s = open_skel(o, err, errlen);
+	bv_capture_end(0, NULL, 0);
+	return s;
+}
+
+struct beaconveil_bpf *bv_open_and_load(const struct bv_load_opts *o, char *err, size_t errlen)
+{
+	struct beaconveil_bpf *s;
+	char dummy[1];
+	int ret;
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	bv_capture_begin();
+	s = open_skel(o, err, errlen);
+	if (!s) {
+		bv_capture_end(0, NULL, 0);
+		return NULL;
+	}
+	ret = beaconveil_bpf__load(s);
+	if (ret) {
+		bv_capture_end(ret < 0 ? -ret : errno, err, errlen);
+		beaconveil_bpf__destroy(s);
+		return NULL;
+	}
+	bv_capture_end(0, NULL, 0);
 	return s;
 }
 

@@ -2,8 +2,10 @@
 /*
  * Opening and loading the BPF object (the libbpf skeleton), reading the
  * counters, and the names of decisions and counters. Attaching to an
- * interface is not done here (libxdp must load the object itself for
- * multiprog attach; see XDP-NOTES.md).
+ * interface is not done here (user/attach.c): libxdp must load the object
+ * itself for multiprog attach, so the daemon only bv_open()s the skeleton
+ * and hands skel->obj to libxdp, with bv_capture_begin()/bv_capture_end()
+ * around the attach for a readable cause of failure.
  *
  * The loader does not write any configuration into the maps: callers run
  * bv_config_defaults()/bv_config_load() and bv_config_apply() themselves.
@@ -11,6 +13,7 @@
 #ifndef BV_LOADER_H
 #define BV_LOADER_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -34,6 +37,35 @@ struct bv_load_opts {
  * environment variable BEACONVEIL_LIBBPF_DEBUG=1 to see it on stderr.
  */
 struct beaconveil_bpf *bv_open_and_load(const struct bv_load_opts *o, char *err, size_t errlen);
+
+/*
+ * Opens the skeleton without loading it: .rodata bv_mode set, bv_flows
+ * sized, maps set to be pinned by name under BV_PIN_DIR (o->pin; bpffs is
+ * mounted if needed) or never pinned. Whoever loads it (libxdp's attach,
+ * or beaconveil_bpf__load) reuses pinned maps whose layout matches.
+ * NULL on failure with the cause in err.
+ */
+struct beaconveil_bpf *bv_open(const struct bv_load_opts *o, char *err, size_t errlen);
+
+/*
+ * Mounts bpffs at BV_PIN_ROOT if nothing is mounted there and creates
+ * BV_PIN_DIR. 0 ok; -1 with "no bpffs at /sys/fs/bpf and mounting it
+ * failed: ..." (or why the directory cannot be made) in err.
+ */
+int bv_bpffs_ensure(char *err, size_t errlen);
+
+/*
+ * Capture libbpf's output (and, through bv_capture_vprintf, libxdp's) while
+ * another library loads the object. bv_capture_end(e, err, errlen) with a
+ * positive errno e writes the cause the way bv_open_and_load() does
+ * (verifier log excerpt, pinned-map mismatch, permissions); e = 0 only
+ * stops capturing. Not thread-safe; the daemon loads from one thread.
+ * Outside a capture, bv_capture_vprintf() prints warnings to stderr and
+ * drops the rest.
+ */
+void bv_capture_begin(void);
+void bv_capture_end(int e, char *err, size_t errlen);
+int  bv_capture_vprintf(int level, const char *fmt, va_list ap);
 
 /* The fds bv_config_apply() writes to. */
 void bv_map_fds_get(struct beaconveil_bpf *s, struct bv_map_fds *fds);

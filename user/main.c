@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "metrics.h" /* cmd_stats */
 
 struct bv_cmd {
 	const char *name;
@@ -12,6 +13,11 @@ struct bv_cmd {
 };
 
 static const struct bv_cmd cmds[] = {
+	{ "run", cmd_run, "the daemon: run -i IFACE[,IFACE] [-c CONFIG] [--mode inline|mirror]" },
+	{ "stats", cmd_stats, "counters and analytics from the daemon's metrics endpoint" },
+	{ "status", cmd_status, "daemon, attached programs and pinned maps" },
+	{ "policy", cmd_policy, "live policy: policy get [KEY] | set KEY VALUE | rotate-key" },
+	{ "unload", cmd_unload, "detach and remove the pinned maps: unload [-i IFACE]" },
 	{ "pcap", cmd_pcap, "anonymize a capture offline: pcap IN OUT [-c CONFIG]" },
 };
 
