@@ -170,6 +170,10 @@ say "4. live: tcpreplay into a veth, XDP native"
 live_ok=1
 tools/bench/live.sh "$PCAP" "$LIVE_REPS" >"$TMP/live.kv" 2>"$TMP/live.err" || live_ok=
 
+say "4b. live: the daemon (beaconveil run) turning events into analytics"
+daemon_ok=1
+tools/bench/daemon.sh "$PCAP" "$LIVE_REPS" >"$TMP/daemon.kv" 2>"$TMP/daemon.err" || daemon_ok=
+
 # ---- the document ----------------------------------------------------------------
 say "writing $DOC"
 V=$TMP/verdicts.tsv
@@ -416,6 +420,34 @@ else
 	echo
 	echo '```'
 	tail -n 20 "$TMP/live.err"
+	echo '```'
+	echo
+fi
+D=$TMP/daemon.kv
+if [ -n "$daemon_ok" ]; then
+	d_ev=$(kv daemon.events "$D"); d_wall=$(kv daemon.wall_s "$D"); d_cpu=$(kv daemon.cpu_s "$D")
+	d_lost=$(kv daemon.events_lost "$D")
+	d_rss="$(kv daemon.rss_kb_before "$D") → $(kv daemon.rss_kb_after "$D") ($(kv daemon.rss_kb_peak "$D"))"
+	d_rate=$(calc '%.0f' "$d_ev / $d_wall"); d_share=$(calc '%.1f' "100 * $d_cpu / $d_wall")
+cat <<EOF
+### The daemon at that rate
+
+tools/bench/daemon.sh: \`beaconveil run -i\` itself (default config) attached
+natively to a veth end in its own namespace (own bpffs and /run), the capture
+above replayed $LIVE_REPS times at top speed; the daemon's CPU time from
+/proc/PID/stat and memory from /proc/PID/status around the replays (the
+wall time includes 1.5 s for the daemon to drain the ring and tick).
+
+| events received | events lost | wall s | events/s | daemon CPU s | CPU % of one core | RSS KiB before → after (peak) |
+| ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| $d_ev | $d_lost | $d_wall | $d_rate | $d_cpu | $d_share | $d_rss |
+
+EOF
+else
+	echo "The daemon run failed:"
+	echo
+	echo '```'
+	tail -n 20 "$TMP/daemon.err"
 	echo '```'
 	echo
 fi
