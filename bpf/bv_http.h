@@ -375,7 +375,11 @@ static __always_inline void bv_emit_event(struct bv_scratch *sc)
 	e->app_len = lx->app_len;
 	__builtin_memcpy(e->_pad, "\0\0\0\0", 4);
 	__builtin_memcpy(e->app, lx->app, BV_EVENT_APP_LEN);
-	bpf_ringbuf_submit(e, 0);
+	/* Waking the reader costs an interrupt (a VM exit on virtual machines)
+	 * per event; the daemon reads at least every second anyway, so wake it
+	 * only once a quarter of the ring is waiting. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&bv_events, BPF_RB_AVAIL_DATA) > BV_EVENTS_WAKE ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void bv_set_decision(struct bv_scratch *sc, __u32 pos, __u8 d)

@@ -85,9 +85,11 @@ struct {
 } bv_keys SEC(".maps");
 
 /* One struct bv_event per beacon decision, for the daemon. */
+#define BV_EVENTS_SIZE (1 << 22)                  /* ~50k events */
+#define BV_EVENTS_WAKE (BV_EVENTS_SIZE / 4)
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, BV_EVENTS_SIZE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_events SEC(".maps");
 
