@@ -377,9 +377,15 @@ static __always_inline void bv_emit_event(struct bv_scratch *sc)
 	__builtin_memcpy(e->app, lx->app, BV_EVENT_APP_LEN);
 	/* Waking the reader costs an interrupt (a VM exit on virtual machines)
 	 * per event; the daemon reads at least every second anyway, so wake it
-	 * only once a quarter of the ring is waiting. */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&bv_events, BPF_RB_AVAIL_DATA) > BV_EVENTS_WAKE ?
-			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	 * only as the waiting data crosses a quarter of the ring: once per
+	 * crossing, and never again while nobody reads (daemon gone). */
+	{
+		__u64 avail = bpf_ringbuf_query(&bv_events, BPF_RB_AVAIL_DATA);
+
+		bpf_ringbuf_submit(e, avail >= BV_EVENTS_WAKE &&
+				      avail < BV_EVENTS_WAKE + 4 * (sizeof(*e) + 8) ?
+				      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	}
 }
 
 static __always_inline void bv_set_decision(struct bv_scratch *sc, __u32 pos, __u8 d)
