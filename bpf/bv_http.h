@@ -218,9 +218,9 @@ BV_GLOBAL int bv_lookup_app(struct bv_lexer *lx, __u8 kind)
 		if (i < lx->tok_len)
 			key.id[i] = lx->tok[i];
 	p = bpf_map_lookup_elem(&bv_apppol, &key);
-	if (!p)
+	/* over the global policy the request started with */
+	if (!p || !bv_policy_merge(&lx->pol, p, &lx->pol))
 		return 0;
-	bv_policy_sanitize(&lx->pol, p);
 	lx->sig |= BV_SIG_APPPOL;
 	return 0;
 }

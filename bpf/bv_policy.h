@@ -26,44 +26,57 @@ static __always_inline void bv_policy_defaults(struct bv_policy *p)
 	p->crash_reports = 1;
 }
 
-/* Copy `src` into `dst`, replacing out-of-range fields by their defaults so
- * the program never acts on garbage. An entry never written (valid != 1)
- * yields the built-in defaults. */
+/*
+ * dst = base, then every in-range field of src over it. An entry nobody
+ * wrote (valid != 1) changes nothing, and an out-of-range field keeps the
+ * base's value: for the global policy the base is the built-in defaults,
+ * for a per-application override it is the global policy, so garbage in
+ * an override never makes a stricter global policy weaker. Returns 1 when
+ * src applied.
+ */
+static __always_inline int bv_policy_merge(struct bv_policy *dst, const struct bv_policy *src,
+					   const struct bv_policy *base)
+{
+	if (dst != base)
+		*dst = *base;
+	if (!src || src->valid != 1)
+		return 0;
+	dst->valid = 1;
+	if (src->ip_mask <= BV_IPMASK_OFF)
+		dst->ip_mask = src->ip_mask;
+	if (src->ipv4_prefix <= 32)
+		dst->ipv4_prefix = src->ipv4_prefix;
+	if (src->ipv6_prefix <= 128)
+		dst->ipv6_prefix = src->ipv6_prefix;
+	if (src->respect_dnt <= 1)
+		dst->respect_dnt = src->respect_dnt;
+	if (src->dnt_action <= BV_DNT_DROP)
+		dst->dnt_action = src->dnt_action;
+	if (src->respect_gpc <= 1)
+		dst->respect_gpc = src->respect_gpc;
+	if (src->opt_in <= 1)
+		dst->opt_in = src->opt_in;
+	if (src->user_tracking <= 1)
+		dst->user_tracking = src->user_tracking;
+	if (src->honour_disabled <= 1)
+		dst->honour_disabled = src->honour_disabled;
+	if (src->drop_action <= BV_DROPACT_RESET)
+		dst->drop_action = src->drop_action;
+	if (src->collection_level <= BV_LEVEL_OFF)
+		dst->collection_level = src->collection_level;
+	if (src->crash_reports <= 1)
+		dst->crash_reports = src->crash_reports;
+	return 1;
+}
+
+/* The global policy: what operators wrote, over the built-in defaults, so
+ * the program never acts on garbage and an empty map never weakens privacy. */
 static __always_inline void bv_policy_sanitize(struct bv_policy *dst, const struct bv_policy *src)
 {
 	struct bv_policy d;
 
 	bv_policy_defaults(&d);
-	if (!src || src->valid != 1) {
-		*dst = d;
-		return;
-	}
-	*dst = *src;
-	dst->_pad[0] = dst->_pad[1] = dst->_pad[2] = 0;
-	if (src->ip_mask > BV_IPMASK_OFF)
-		dst->ip_mask = d.ip_mask;
-	if (src->ipv4_prefix > 32)
-		dst->ipv4_prefix = d.ipv4_prefix;
-	if (src->ipv6_prefix > 128)
-		dst->ipv6_prefix = d.ipv6_prefix;
-	if (src->respect_dnt > 1)
-		dst->respect_dnt = d.respect_dnt;
-	if (src->dnt_action > BV_DNT_DROP)
-		dst->dnt_action = d.dnt_action;
-	if (src->respect_gpc > 1)
-		dst->respect_gpc = d.respect_gpc;
-	if (src->opt_in > 1)
-		dst->opt_in = d.opt_in;
-	if (src->user_tracking > 1)
-		dst->user_tracking = d.user_tracking;
-	if (src->honour_disabled > 1)
-		dst->honour_disabled = d.honour_disabled;
-	if (src->drop_action > BV_DROPACT_RESET)
-		dst->drop_action = d.drop_action;
-	if (src->collection_level > BV_LEVEL_OFF)
-		dst->collection_level = d.collection_level;
-	if (src->crash_reports > 1)
-		dst->crash_reports = d.crash_reports;
+	bv_policy_merge(dst, src, &d);
 }
 
 static __always_inline int bv_dnt_effective(const struct bv_policy *p, __u16 sig)
