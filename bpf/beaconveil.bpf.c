@@ -399,6 +399,17 @@ static __always_inline void bv_lexer_init(struct bv_lexer *lx, const struct bv_p
 	lx->pol = *gpol;
 }
 
+/* A segment of a connection we lost track of: dropped; inline, the client
+ * gets a RST (whatever drop_action says) since the connection cannot go on. */
+static __always_inline int bv_lost(struct xdp_md *ctx, struct bv_pkt *p, struct bv_flow_key *key)
+{
+	if (bv_mode == BV_MODE_INLINE && bv_send_reset(ctx, p) == 0) {
+		bpf_map_delete_elem(&bv_flows, key);
+		return bv_verdict(XDP_TX);
+	}
+	return bv_verdict(XDP_DROP);
+}
+
 /*
  * A client->server segment of a beacon-port flow. Returns the XDP action.
  */
@@ -421,6 +432,12 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	flags = ((__u8 *)th)[13];
 
 	f = bpf_map_lookup_elem(&bv_flows, key);
+	if ((flags & 0x02) && !(flags & 0x10) && plen) {
+		/* data in a SYN (TCP Fast Open): never scanned, so never passed;
+		 * the client sends it again after the handshake */
+		bv_count(BV_ST_MALFORMED_PKT);
+		return bv_verdict(XDP_DROP);
+	}
 	if ((flags & 0x02) && !(flags & 0x10)) {           /* SYN: new connection */
 		struct bv_flow *nf = &sc->nf;
 
@@ -492,35 +509,32 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	sc->known_dec = BV_UNDECIDED;
 
 	if (!f) {
-		/* data without state: only a request start (or PROXY) is safe */
+		/*
+		 * Data of a connection whose start we did not see (attached
+		 * mid-connection, or its state evicted by a flood): where a
+		 * request begins cannot be known. Even a segment that starts
+		 * with a method may be body bytes chosen by the sender to
+		 * swallow the next request, another client's behind a proxy.
+		 * Nothing of it passes until a new SYN; inline the client gets
+		 * a RST so it reconnects at once.
+		 */
 		struct bv_flow *nf = &sc->nf;
 
 		__builtin_memset(nf, 0, sizeof(*nf));
 		bv_lexer_init(&nf->lx, &sc->gpol);
-		nf->next_seq = seq;
-		nf->state = BV_FLOW_SYNCED;
-		if (!bv_starts_request(sc, 0) &&
-		    !(sc->len >= 6 && sc->buf[0] == 'P' && sc->buf[1] == 'R' && sc->buf[2] == 'O' &&
-		      sc->buf[3] == 'X' && sc->buf[4] == 'Y' && sc->buf[5] == ' ') &&
-		    !(sc->len >= 16 && sc->buf[0] == '\r' && sc->buf[4] == 0 && sc->buf[8] == 'U')) {
-			nf->state = BV_FLOW_DESYNC;
-			nf->lx.st = LX_DROPALL;
-			nf->lx.flags = 0;
-			nf->next_seq = seq + plen;
-			nf->seg_seq = seq;
-			nf->lx_seg = nf->lx;
-			bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY);
-			bv_count(BV_ST_FLOW_UNKNOWN);
-			return bv_verdict(XDP_DROP);
-		}
+		nf->lx.st = LX_DROPALL;
+		nf->lx.flags = 0;
+		nf->next_seq = seq + plen;
 		nf->seg_seq = seq;
+		nf->state = BV_FLOW_DESYNC;
 		nf->lx_seg = nf->lx;
 		bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY);
-		bv_count(BV_ST_FLOW_NEW);
-		f = bpf_map_lookup_elem(&bv_flows, key);
-		if (!f)
-			return bv_verdict(XDP_DROP);
-		fresh = 1;
+		bv_count(BV_ST_FLOW_UNKNOWN);
+		return bv_lost(ctx, p, key);
+	}
+	if (f->state == BV_FLOW_DESYNC) {
+		bv_count(BV_ST_FLOW_UNKNOWN);
+		return bv_lost(ctx, p, key);
 	}
 
 	if (fresh || seq == f->next_seq) {
@@ -531,17 +545,15 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		live = f->next_seq - seq;
 		bv_count(BV_ST_RETRANSMIT);
 	} else if ((__s32)(seq - f->next_seq) > 0) {
-		/* a gap: something before this is missing */
+		/* a gap: something before this is missing. Inline the sender
+		 * retransmits it; a copy (mirror, pcap) never sees it, so the
+		 * connection is lost until a new SYN. */
 		bv_count(BV_ST_OUT_OF_ORDER);
-		if ((bv_mode != BV_MODE_INLINE || f->state == BV_FLOW_DESYNC) &&
-		    bv_starts_request(sc, 0)) {
-			/* a copy never sees the missing bytes: resync here */
-			bv_lexer_init(&f->lx, &sc->gpol);
-			f->lx.flags = 0;
-			sc->lx = f->lx;
-		} else {
-			return bv_verdict(XDP_DROP);
+		if (bv_mode != BV_MODE_INLINE) {
+			f->state = BV_FLOW_DESYNC;
+			f->lx.st = LX_DROPALL;
 		}
+		return bv_verdict(XDP_DROP);
 	} else if ((__s32)(seq + plen - f->next_seq) <= 0 && seq == f->lx.req_seq &&
 		   f->lx.req_seq != 0) {
 		/* the current request's first segment again: rescan from scratch */
@@ -563,10 +575,6 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	if (sc->lx.st == LX_DROPALL || ((sc->lx.sig & BV_SIG_BEACON) &&
 	    bv_decision_drops(sc->lx.decision) && sc->lx.st != LX_IDLE))
 		sc->seg_drop = 1;
-	if ((sc->lx.st == LX_OPAQUE || sc->lx.st == LX_DROPALL) && bv_starts_request(sc, 0)) {
-		sc->seg_drop = 0;
-		sc->lx.st = LX_IDLE;
-	}
 	if (sc->lx.st == LX_IDLE && (sc->lx.flags & BV_LXF_FIRST)) {
 		int r = bv_proxy_v2(sc);
 

@@ -47,6 +47,10 @@ enum bv_lex_state {
 	LX_OPAQUE,    /* not parseable (chunked body, not HTTP): pass until resync */
 	LX_DROPALL,   /* a dropped or malformed request's rest: drop until resync */
 	LX_PROXY1,    /* PROXY protocol v1 line */
+	LX_CHUNK_SIZE,    /* chunked body: hex size (and extensions) to '\n' */
+	LX_CHUNK_DATA,    /* chunked body: body_left bytes of one chunk */
+	LX_CHUNK_CRLF,    /* chunked body: the line end after a chunk */
+	LX_CHUNK_TRAILER, /* chunked body: trailer lines to the empty one */
 };
 
 enum bv_hdr_kind {
@@ -163,41 +167,6 @@ static __always_inline __u32 bv_method_bit(const struct bv_lexer *lx)
 	if (TOK_IS(lx, "DELETE"))
 		return BV_M_DELETE;
 	return 0;
-}
-
-/* Does a request start at buf[pos]? (resync after losing track) */
-static __always_inline int bv_starts_request(struct bv_scratch *sc, __u32 pos)
-{
-	char b[8];
-
-#pragma unroll
-	for (int i = 0; i < 8; i++)
-		b[i] = sc->buf[(pos + i) & (2 * BV_SCRATCH_LEN - 1)];
-	if (pos + 4 > sc->len)
-		return 0;
-	if (b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ')
-		return 1;
-	if (b[0] == 'P' && b[1] == 'U' && b[2] == 'T' && b[3] == ' ')
-		return 1;
-	if (pos + 5 > sc->len)
-		return 0;
-	if (b[0] == 'P' && b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ')
-		return 1;
-	if (b[0] == 'H' && b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ')
-		return 1;
-	if (pos + 6 > sc->len)
-		return 0;
-	if (b[0] == 'P' && b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ')
-		return 1;
-	if (pos + 7 > sc->len)
-		return 0;
-	if (b[0] == 'D' && b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' &&
-	    b[5] == 'E' && b[6] == ' ')
-		return 1;
-	if (pos + 8 > sc->len)
-		return 0;
-	return b[0] == 'O' && b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' &&
-	       b[5] == 'N' && b[6] == 'S' && b[7] == ' ';
 }
 
 /* ---- policy lookups ---------------------------------------------------- */
@@ -414,9 +383,11 @@ BV_GLOBAL int bv_end_headers(struct bv_scratch *sc, __u32 pos)
 
 	if (lx->sig & BV_SIG_BEACON)
 		bv_set_decision(sc, pos, bv_decide(&lx->pol, lx->sig));
-	if (lx->sig & BV_SIG_CHUNKED)
-		lx->st = bv_decision_drops(lx->decision) ? LX_DROPALL : LX_OPAQUE;
-	else if (lx->body_left) {
+	if (lx->sig & BV_SIG_CHUNKED) {
+		lx->st = LX_CHUNK_SIZE;
+		lx->body_left = 0;
+		lx->sub = 0;
+	} else if (lx->body_left) {
 		lx->st = LX_BODY;
 		lx->body_start = sc->seq0 + pos + 1;
 	}
@@ -607,12 +578,17 @@ BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
 		bv_lookup_app(lx, BV_APPKEY_HOST);
 		break;
 	case H_TE:
-		/* "chunked" as the last coding; anything else we cannot frame */
+		/* "chunked" as the last coding frames the body; a request with
+		 * any other coding has no length we can follow (RFC 9112 6.3:
+		 * servers reject it): malformed */
 		if (lx->tok_len >= 7 && !(lx->flags & 0x80) &&
-		    lx->tok[(lx->tok_len - 7) & 63] == 'c' && lx->tok[(lx->tok_len - 1) & 63] == 'd')
+		    lx->tok[(lx->tok_len - 7) & 63] == 'c' && lx->tok[(lx->tok_len - 6) & 63] == 'h' &&
+		    lx->tok[(lx->tok_len - 5) & 63] == 'u' && lx->tok[(lx->tok_len - 4) & 63] == 'n' &&
+		    lx->tok[(lx->tok_len - 3) & 63] == 'k' && lx->tok[(lx->tok_len - 2) & 63] == 'e' &&
+		    lx->tok[(lx->tok_len - 1) & 63] == 'd')
 			lx->sig |= BV_SIG_CHUNKED;
 		else if (lx->tok_len)
-			lx->sig |= BV_SIG_CHUNKED; /* unknown framing: treat alike */
+			lx->sig |= BV_SIG_MALFORMED;
 		break;
 	case H_COOKIE:
 		if (lx->sub == C_DIS && TOK_IS(lx, "true"))
@@ -811,6 +787,58 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 		}
 		bv_tok_reset(lx);
 		lx->st = LX_PATH;
+		return 0;
+
+	case LX_CHUNK_SIZE: {
+		/* sub bits: 1 a digit seen, 2 inside extensions */
+		int h = bv_hexval(c);
+
+		if (c == '\n') {
+			if (!(lx->sub & 1)) {          /* no digit at all */
+				lx->sig |= BV_SIG_MALFORMED;
+				bv_malformed(sc, pos);
+			} else if (lx->body_left == 0) {
+				lx->st = LX_CHUNK_TRAILER;  /* last chunk */
+				lx->sub = 0;
+			} else {
+				lx->st = LX_CHUNK_DATA;
+			}
+			return 0;
+		}
+		if ((lx->sub & 2) || c == '\r')     /* extensions, line end */
+			return 0;
+		if (c == ';' || c == ' ' || c == '\t') {
+			lx->sub |= 2;
+			return 0;
+		}
+		if (h < 0 || lx->body_left > BV_MAX_BODY / 16) {
+			lx->sig |= BV_SIG_MALFORMED;
+			bv_malformed(sc, pos);
+			return 0;
+		}
+		lx->body_left = lx->body_left * 16 + h;
+		lx->sub |= 1;
+		return 0;
+	}
+	case LX_CHUNK_CRLF:
+		if (c == '\n') {
+			lx->st = LX_CHUNK_SIZE;
+			lx->body_left = 0;
+			lx->sub = 0;
+		} else if (c != '\r') {
+			lx->sig |= BV_SIG_MALFORMED;
+			bv_malformed(sc, pos);
+		}
+		return 0;
+	case LX_CHUNK_TRAILER:
+		/* sub: 0 at a line start, 1 inside a trailer line */
+		if (c == '\n') {
+			if (lx->sub == 0)
+				lx->st = LX_IDLE;   /* the empty line ends the message */
+			lx->sub = 0;
+		} else if (c != '\r') {
+			lx->sub = 1;
+		}
 		return 0;
 
 	case LX_PROXY1:
@@ -1462,6 +1490,17 @@ static long bv_scan_cb(__u64 i, void *vctx)
 		sc->pos = pos + n;
 		if (lx->body_left == 0)
 			lx->st = LX_IDLE;
+		return 0;
+	}
+	case LX_CHUNK_DATA: {
+		__u32 n = len - pos;
+
+		if (n > lx->body_left)
+			n = lx->body_left;
+		lx->body_left -= n;
+		sc->pos = pos + n;
+		if (lx->body_left == 0)
+			lx->st = LX_CHUNK_CRLF;
 		return 0;
 	}
 	case LX_OPAQUE:

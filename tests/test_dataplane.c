@@ -831,24 +831,116 @@ static void test_retransmission_of_dropped_request(void **state)
 	reset_policy();
 }
 
-static void test_unknown_flow_mid_request_dropped(void **state)
+static void test_unknown_flow_dropped_until_syn(void **state)
 {
 	struct conn c;
+	struct pkt_view v;
 	__u64 u0 = stat(BV_ST_FLOW_UNKNOWN);
 
 	(void)state;
 	reset_policy();
 	conn_init(&c, 4);
-	/* no SYN, not a request start: could be the middle of a beacon */
-	assert_int_equal(conn_sends(&c, "X-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_DROP);
-	assert_int_equal(stat(BV_ST_FLOW_UNKNOWN), u0 + 1);
-	/* a request start resynchronises */
-	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_PASS);
-	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
-	/* a flow first seen at a request start is fine */
+	c.o.ack = 4242;
+	/* no SYN seen, mid-request: could be the middle of a beacon; inline the
+	 * client is reset so it reconnects at once */
+	assert_int_equal(conn_sends(&c, "X-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_TX);
+	assert_int_equal(pkt_parse(out, outlen, &v), 0);
+	assert_int_equal(v.tcp_flags, 0x14);
+	assert_int_equal(v.seq, 4242);
+	assert_int_equal(v.payload_len, 0);
+	/* a segment that starts like a request is no proof of a boundary:
+	 * body bytes can look like that (see test_fake_head_in_body) */
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_TX);
+	assert_int_equal(stat(BV_ST_FLOW_UNKNOWN), u0 + 2);
+	/* a new connection (SYN) is judged from its start */
 	conn_init(&c, 4);
+	conn_syn(&c);
 	assert_int_equal(conn_sends(&c, "GET /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n"), XDP_PASS);
 	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+	/* TCP Fast Open data in a SYN is never passed unscanned */
+	{
+		uint8_t f[512];
+		struct pkt_opts o = c.o;
+		const char *pl = "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.113.57\r\n\r\n";
+		size_t n;
+
+		o.sport++;
+		o.tcp_flags = 0x02;
+		n = pkt_build_tcp(f, sizeof(f), &o, pl, strlen(pl));
+		assert_int_equal(run(f, n), XDP_DROP);
+	}
+}
+
+/* A body is the sender's to choose: bytes in it that look like a request
+ * must never be taken for one, or the request that really follows (another
+ * client's, behind a proxy that reuses connections) would be swallowed. */
+static void test_fake_head_in_body(void **state)
+{
+	struct conn c;
+	const char *fake = "GET /x HTTP/1.1\r\nX-Pad: ";
+
+	(void)state;
+	reset_policy();
+	/* a Content-Length body whose second segment starts like a request */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	{
+		char req[256];
+
+		snprintf(req, sizeof(req), "POST /rb_1 HTTP/1.1\r\nContent-Length: %zu\r\n\r\nab", 2 + strlen(fake));
+		assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	}
+	assert_int_equal(conn_sends(&c, fake), XDP_PASS);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 198.51.100.23\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "198.51.100.0 "));
+	/* the same inside a chunked body */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), XDP_PASS);
+	{
+		char chunk[128];
+
+		snprintf(chunk, sizeof(chunk), "%zx\r\n%s\r\n", strlen(fake), fake);
+		assert_int_equal(conn_sends(&c, chunk), XDP_PASS);
+	}
+	assert_int_equal(conn_sends(&c, "0\r\n\r\n"), XDP_PASS);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 198.51.100.23\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "198.51.100.0 "));
+}
+
+static void test_chunked_bodies(void **state)
+{
+	struct conn c;
+	__u64 m0 = stat(BV_DEC_MALFORMED);
+
+	(void)state;
+	reset_policy();
+	/* chunks with extensions and a trailer, then the next request */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+				    "5;ext=1\r\nhello\r\n"), XDP_PASS);
+	assert_int_equal(conn_sends(&c, "A\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n"
+				    "POST /rb_1 HTTP/1.1\r\nX-Real-IP: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "X-Real-IP: 203.0.113.0 \r\n"));
+	/* a dropped beacon's chunks are dropped, the next request is read */
+	set_policy("dnt_action", "drop");
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nDNT: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), XDP_DROP);
+	assert_int_equal(conn_sends(&c, "3\r\nabc\r\n"), XDP_DROP);
+	assert_int_equal(conn_sends(&c, "0\r\n\r\n"), XDP_DROP);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nX-Real-IP: 203.0.113.57\r\n\r\n"), XDP_PASS);
+	assert_non_null(strstr(out_payload(), "203.0.113.0 "));
+	/* a bad chunk size, or a coding other than chunked: malformed */
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), XDP_DROP);
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"), XDP_DROP);
+	/* one decision per request: the first was decided (pass) at its head,
+	 * its broken body is dropped all the same */
+	assert_int_equal(stat(BV_DEC_MALFORMED), m0 + 1);
 }
 
 static void test_gap_dropped_inline(void **state)
@@ -1285,6 +1377,12 @@ static void test_mirror_redirects_to_egress(void **state)
 	assert_int_equal(harness_open(&M, BV_MODE_MIRROR), 0);
 	conn_init(&c, 4);
 	o = c.o;
+	o.seq = c.seq - 1;
+	o.tcp_flags = 0x02;
+	n = pkt_build_tcp(f, sizeof(f), &o, NULL, 0);
+	outlen = sizeof(out);
+	assert_int_equal(harness_run(&M, f, n, out, &outlen), XDP_DROP); /* no egress yet */
+	o.tcp_flags = 0;
 	o.seq = c.seq;
 	n = pkt_build_tcp(f, sizeof(f), &o, "POST /rb_1 HTTP/1.1\r\n\r\n", 24);
 	/* no egress configured: nothing leaves */
@@ -1292,6 +1390,13 @@ static void test_mirror_redirects_to_egress(void **state)
 	assert_int_equal(harness_run(&M, f, n, out, &outlen), XDP_DROP);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(M.skel->maps.bv_egress), &zero, &lo, 0), 0);
 	o.sport++;
+	o.seq = c.seq - 1;
+	o.tcp_flags = 0x02;
+	n = pkt_build_tcp(f, sizeof(f), &o, NULL, 0);
+	outlen = sizeof(out);
+	assert_int_equal(harness_run(&M, f, n, out, &outlen), XDP_REDIRECT);
+	o.tcp_flags = 0;
+	o.seq = c.seq;
 	n = pkt_build_tcp(f, sizeof(f), &o, "POST /rb_1 HTTP/1.1\r\n\r\n", 24);
 	outlen = sizeof(out);
 	act = harness_run(&M, f, n, out, &outlen);
@@ -1425,7 +1530,9 @@ int main(void)
 		cmocka_unit_test(test_non_ip_and_udp_pass),
 		cmocka_unit_test(test_retransmission_masked_again),
 		cmocka_unit_test(test_retransmission_of_dropped_request),
-		cmocka_unit_test(test_unknown_flow_mid_request_dropped),
+		cmocka_unit_test(test_unknown_flow_dropped_until_syn),
+		cmocka_unit_test(test_fake_head_in_body),
+		cmocka_unit_test(test_chunked_bodies),
 		cmocka_unit_test(test_gap_dropped_inline),
 		cmocka_unit_test(test_signal_after_identifier),
 		cmocka_unit_test(test_certain_drop_stops_early),

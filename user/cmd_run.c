@@ -62,6 +62,7 @@ struct iface {
 	bool adopted;
 	bool attached;               /* by this run: detach on failure */
 	bool legacy;                 /* attached without libxdp's dispatcher */
+	bool gone;                   /* the interface disappeared (logged once) */
 };
 
 struct daemon {
@@ -741,6 +742,52 @@ static void reload(struct daemon *d)
 }
 
 /* user_tracking is read by the daemon: follow a live change of bv_policy[0]. */
+/*
+ * Interfaces come and go (driver reload, VF reset, a veth re-created): one
+ * that disappears is logged; one that comes back under the same name is a
+ * new interface without our program, so it is attached again at once,
+ * never left serving beacons unmasked while `status` names it.
+ */
+static void watch_ifaces(struct daemon *d)
+{
+	char err[1024];
+
+	for (int i = 0; i < d->nifs; i++) {
+		struct iface *f = &d->ifs[i];
+		int idx = (int)if_nametoindex(f->name);
+
+		if (idx == f->ifindex && !f->gone)
+			continue;
+		if (idx == 0) {
+			if (!f->gone)
+				logf_("%s: the interface is gone; beaconveil attaches again if it "
+				      "comes back", f->name);
+			f->gone = true;
+			continue;
+		}
+		/* back (or re-created under the same name): a new interface */
+		if (f->skel) {
+			beaconveil_bpf__destroy(f->skel);
+			f->skel = NULL;
+		}
+		if (f->prog_fd >= 0)
+			close(f->prog_fd);
+		f->prog_fd = -1;
+		f->ifindex = idx;
+		f->adopted = false;
+		f->gone = false;
+		if (attach_new(d, f, 0, err, sizeof(err))) {
+			logf_("%s: came back but cannot attach: %s", f->name, err);
+			f->gone = true;   /* try again at the next tick */
+			f->ifindex = 0;
+			continue;
+		}
+		if (d->mode == BV_MODE_MIRROR && set_egress(d, err, sizeof(err)))
+			logf_("%s: %s", f->name, err);
+		logf_("%s: came back (ifindex %d): attached again", f->name, idx);
+	}
+}
+
 static void follow_live_policy(struct daemon *d)
 {
 	struct bv_policy p;
@@ -812,6 +859,7 @@ static int serve(struct daemon *d, int sfd)
 					continue;
 				ring_buffer__consume(d->rb);
 				follow_live_policy(d);
+				watch_ifaces(d);
 				bv_analytics_tick(d->an, now_ns(CLOCK_MONOTONIC));
 				if (now_ns(CLOCK_BOOTTIME) >= d->next_rotation) {
 					if (rotate_key(d, err, sizeof(err)))
