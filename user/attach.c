@@ -262,3 +262,23 @@ bool bv_prog_uses_map(int prog_fd, __u32 map_id)
 	free(ids);
 	return found;
 }
+
+/* The .rodata bv_mode of a loaded instance; -1 if it cannot be read. */
+int bv_prog_bv_mode(int prog_fd, const struct beaconveil_bpf *ref)
+{
+	size_t off = (size_t)((const char *)&ref->rodata->bv_mode - (const char *)ref->rodata);
+	size_t vsz = bpf_map__value_size(ref->maps.rodata);
+	int fd = bv_prog_map_fd(prog_fd, ".rodata");
+	unsigned char *v;
+	__u32 zero = 0;
+	int m = -1;
+
+	if (fd < 0)
+		return -1;
+	v = calloc(1, vsz);
+	if (v && bpf_map_lookup_elem(fd, &zero, v) == 0 && off < vsz)
+		m = v[off];
+	free(v);
+	close(fd);
+	return m;
+}

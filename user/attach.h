@@ -63,6 +63,9 @@ int  bv_xdp_detach_id(int ifindex, __u32 prog_id, char *err, size_t errlen);
  * -1 (errno ENOENT) if it has none.
  */
 int  bv_prog_map_fd(int prog_fd, const char *name);
+/* The .rodata bv_mode of a loaded instance (ref: any skeleton for the
+ * layout); -1 if it cannot be read. */
+int  bv_prog_bv_mode(int prog_fd, const struct beaconveil_bpf *ref);
 
 /* Whether the program with prog_id uses the map with map_id. */
 bool bv_prog_uses_map(int prog_fd, __u32 map_id);

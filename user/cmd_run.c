@@ -321,26 +321,6 @@ static int take_locks(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* The .rodata bv_mode of a loaded instance; -1 if it cannot be read. */
-static int prog_bv_mode(int prog_fd, const struct beaconveil_bpf *ref)
-{
-	size_t off = (size_t)((const char *)&ref->rodata->bv_mode - (const char *)ref->rodata);
-	size_t vsz = bpf_map__value_size(ref->maps.rodata);
-	int fd = bv_prog_map_fd(prog_fd, ".rodata");
-	unsigned char *v;
-	__u32 zero = 0;
-	int m = -1;
-
-	if (fd < 0)
-		return -1;
-	v = calloc(1, vsz);
-	if (v && bpf_map_lookup_elem(fd, &zero, v) == 0 && off < vsz)
-		m = v[off];
-	free(v);
-	close(fd);
-	return m;
-}
-
 /*
  * Adoption: if our program is attached to f, check it fits this run and
  * record it. 0 adopted or nothing there (f->adopted says), -1 error.
@@ -379,7 +359,7 @@ static int find_existing(struct daemon *d, struct iface *f, const struct beaconv
 			 f->name, f->prog_id, strerror(errno));
 		goto fail;
 	}
-	m = prog_bv_mode(f->prog_fd, ref);
+	m = bv_prog_bv_mode(f->prog_fd, ref);
 	if (m != (int)d->mode) {
 		snprintf(err, errlen,
 			 "%s already has beaconveil attached in %s mode (left by an earlier "

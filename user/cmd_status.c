@@ -50,25 +50,6 @@ static void status_usage(FILE *f)
 		"Exit status: 0 ok, 1 runtime error, 2 usage error.\n");
 }
 
-static int prog_mode(int prog_fd, const struct beaconveil_bpf *ref)
-{
-	size_t off = (size_t)((const char *)&ref->rodata->bv_mode - (const char *)ref->rodata);
-	size_t vsz = bpf_map__value_size(ref->maps.rodata);
-	int fd = bv_prog_map_fd(prog_fd, ".rodata");
-	unsigned char *v;
-	__u32 zero = 0;
-	int m = -1;
-
-	if (fd < 0)
-		return -1;
-	v = calloc(1, vsz);
-	if (v && bpf_map_lookup_elem(fd, &zero, v) == 0 && off < vsz)
-		m = v[off];
-	free(v);
-	close(fd);
-	return m;
-}
-
 static void print_iface(const char *name, int ifindex, const struct beaconveil_bpf *ref,
 			int *nours)
 {
@@ -89,7 +70,7 @@ static void print_iface(const char *name, int ifindex, const struct beaconveil_b
 	if (st.ours) {
 		__u32 id = xdp_program__id(st.ours);
 		int fd = bpf_prog_get_fd_by_id(id);
-		int m = fd >= 0 && ref ? prog_mode(fd, ref) : -1;
+		int m = fd >= 0 && ref ? bv_prog_bv_mode(fd, ref) : -1;
 
 		if (fd >= 0)
 			close(fd);
