@@ -120,8 +120,12 @@ static void test_random_addresses_parse_and_mask(void **state)
 
 		for (int i = 0; i < 16; i++)
 			a[i] = (uint8_t)rand_r(&seed);
-		if (v6 && (rand_r(&seed) & 1)) /* zero runs for "::" forms */
-			memset(a + (rand_r(&seed) % 8) * 2, 0, (size_t)(rand_r(&seed) % 8) * 2);
+		if (v6 && (rand_r(&seed) & 1)) { /* zero runs for "::" forms */
+			size_t at = (size_t)(rand_r(&seed) % 8) * 2;
+			size_t len = (size_t)(rand_r(&seed) % 8) * 2;
+
+			memset(a + at, 0, len < 16 - at ? len : 16 - at);
+		}
 		if (v6 && (a[0] & 0xfe) == 0xfc)
 			a[0] = 0x20;
 		if (!inet_ntop(v6 ? AF_INET6 : AF_INET, a, in, sizeof(in)))
