@@ -88,6 +88,10 @@ BV_GLOBAL int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
 
 	if (!ctx || !p || !pol || !l4acc)
 		return -1;
+	/* a routing header carries more addresses (the segment list) and
+	 * moves the pseudo-header's destination: not rewritten, dropped */
+	if (p->ip6_rh && pol->ip_mask != BV_IPMASK_OFF)
+		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 
@@ -153,7 +157,7 @@ BV_GLOBAL int bv_l4_fix(struct xdp_md *ctx, const struct bv_pkt *p, __u64 acc)
 
 		if ((void *)(ck + 1) <= data_end)
 			*ck = csum_apply_udp(*ck, acc);
-	} else if (p->proto == IPPROTO_ICMPV6) {
+	} else if (p->proto == IPPROTO_ICMPV6 && p->family == 6) {
 		__u16 *ck = data + off + 2;
 
 		if ((void *)(ck + 1) <= data_end)
@@ -323,7 +327,7 @@ BV_GLOBAL int bv_proxy_v2(struct bv_scratch *sc)
 }
 
 /* Replace the characters of identifier span s by their pseudonym. */
-BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed)
+BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed, __u32 from)
 {
 	struct bv_span *sp;
 	__u32 pos, off, n;
@@ -331,9 +335,12 @@ BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed)
 	if (!sc || s >= BV_MAX_SPANS)
 		return 0;
 	sp = &sc->spans[s & (BV_MAX_SPANS - 1)];
-	pos = sp->pos;
-	off = sp->id_off;
-	n = sp->len;
+	if (from >= sp->len)
+		return 0;
+	/* characters [from, from + 64) of the span */
+	pos = sp->pos + from;
+	off = sp->id_off + from;
+	n = sp->len - from;
 	/* one mixed word serves 8 characters */
 	__u64 r = 0;
 
@@ -382,7 +389,10 @@ BV_GLOBAL int bv_spans_apply(struct bv_scratch *sc)
 		forced = sc->spans[s].forced;
 		if (forced == ID_KEEP || (forced == 0 && !rep))
 			continue;
-		bv_span_replace(sc, s, bv_seed(sc));
+		for (__u32 from = 0; from < BV_SCRATCH_LEN; from += 64) {
+			if (!bv_span_replace(sc, s, bv_seed(sc), from))
+				break;
+		}
 		if (sc->live_from < sc->len)
 			bv_count(BV_ST_IDS_REPLACED);
 	}
@@ -556,7 +566,12 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		return bv_verdict(XDP_DROP);
 	} else if ((__s32)(seq + plen - f->next_seq) <= 0 && seq == f->lx.req_seq &&
 		   f->lx.req_seq != 0) {
-		/* the current request's first segment again: rescan from scratch */
+		/* the current request's first segment again: rescan from scratch;
+		 * if that request was dropped meanwhile, it is dropped now */
+		if ((f->lx.sig & BV_SIG_BEACON) && bv_decision_drops(f->lx.decision)) {
+			bv_count(BV_ST_RETRANSMIT);
+			return bv_verdict(XDP_DROP);
+		}
 		sc->known_dec = f->lx.decision;
 		bv_lexer_init(&sc->lx, &sc->gpol);
 		sc->lx.flags = 0;
@@ -643,13 +658,17 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	act = 0;
 	if (bv_mode != BV_MODE_INLINE) {
 		__u8 class = bv_class_of(&sc->lx);
-		int dscp = class != BV_CLASS_NONE ? BV_DSCP_BASE + class : -1;
+		int dscp;
+
+		if (class == BV_CLASS_DROPPED) /* kept: no byte of that request in it */
+			class = BV_CLASS_NONE;
+		dscp = class != BV_CLASS_NONE ? BV_DSCP_BASE + class : -1;
 
 		if (bv_l3_rewrite(ctx, p, &sc->gpol, BV_HOW(1, dscp), &l4acc) < 0)
 			return bv_verdict(XDP_DROP);
 	}
 	bv_l4_fix(ctx, p, l4acc);
-	if (sc->lx.sig & BV_SIG_BEACON)
+	if ((sc->lx.sig & BV_SIG_BEACON) && bv_class_of(&sc->lx) != BV_CLASS_DROPPED)
 		bv_set_meta(ctx, bv_class_of(&sc->lx), &sc->lx);
 	(void)act;
 	return bv_keep();

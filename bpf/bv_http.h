@@ -315,7 +315,7 @@ static __always_inline void bv_req_start(struct bv_scratch *sc, __u32 pos)
 	lx->hdr_bytes = 0;
 	lx->body_left = 0;
 	lx->flags &= ~(BV_LXF_FIRST | BV_LXF_SEED | BV_LXF_VH | BV_LXF_SH | BV_LXF_SH_Q);
-	lx->req_seq = sc->seq0 + pos;
+	lx->req_seq = sc->seq0 + pos - lx->tok_len; /* the method's first byte */
 	lx->app_len = 0;
 	bv_shash_init(&lx->vh, sc->hkey.k);
 	bv_shash_init(&lx->sh, sc->hkey.k);
@@ -373,6 +373,8 @@ static __always_inline void bv_set_decision(struct bv_scratch *sc, __u32 pos, __
 	}
 }
 
+BV_GLOBAL int bv_spans_apply(struct bv_scratch *sc); /* beaconveil.bpf.c */
+
 BV_GLOBAL int bv_end_headers(struct bv_scratch *sc, __u32 pos)
 {
 	struct bv_lexer *lx;
@@ -383,6 +385,11 @@ BV_GLOBAL int bv_end_headers(struct bv_scratch *sc, __u32 pos)
 
 	if (lx->sig & BV_SIG_BEACON)
 		bv_set_decision(sc, pos, bv_decide(&lx->pol, lx->sig));
+	/* this request's identifiers by this request's decision, before a
+	 * pipelined next request in the same segment changes the lexer */
+	bv_spans_apply(sc);
+	sc->nspans = 0;
+	sc->span_open = 0;
 	if (lx->sig & BV_SIG_CHUNKED) {
 		lx->st = LX_CHUNK_SIZE;
 		lx->body_left = 0;
@@ -423,8 +430,8 @@ BV_GLOBAL __u64 bv_seed(struct bv_scratch *sc)
 	if (lx->flags & BV_LXF_SEED)
 		return lx->id_seed;
 	bv_sip_init(&s, sc->set.anon_key);
-	bv_sip_word(&s, w[0]);
-	bv_sip_word(&s, w[1]);
+	/* not the client address (w[0], w[1]): with a known key (pcap mode's
+	 * default is all zero) it could be searched for from the output */
 	bv_sip_word(&s, w[2]);
 	bv_sip_word(&s, w[3]);
 	bv_sip_word(&s, w[4]);
@@ -437,13 +444,24 @@ BV_GLOBAL __u64 bv_seed(struct bv_scratch *sc)
 /* Will identifiers of this request be replaced, as far as we know now? */
 static __always_inline int bv_replace_now(const struct bv_lexer *lx, __u8 final_dec)
 {
-	if (final_dec == BV_DEC_ANONYMIZED)
-		return 1;
+	if (final_dec == BV_DEC_ANONYMIZED || bv_decision_drops(final_dec))
+		return 1; /* a dropped request's identifiers never leave as they were */
 	if (final_dec != BV_UNDECIDED)
 		return 0;
 	/* undecided at the moment the identifier leaves: replace unless the
 	 * request is sure to pass with identity */
 	return bv_may_not_pass(&lx->pol, lx->sig);
+}
+
+/* How a new span of an identifier is to be treated: as the part before it
+ * was (an identifier cut by a segment end), replaced for sure when the
+ * policy in force as it is seen already anonymizes (a Host override later
+ * in the head may not bring it back), else by the request's decision. */
+static __always_inline __u8 bv_span_mode(const struct bv_lexer *lx)
+{
+	if (lx->id_mode != ID_OPEN)
+		return lx->id_mode;
+	return bv_decide(&lx->pol, lx->sig) == BV_DEC_ANONYMIZED ? ID_REPLACE : 0;
 }
 
 /* One character of a visitor identifier at buf[pos]. */
@@ -470,7 +488,7 @@ BV_GLOBAL int bv_id_char(struct bv_scratch *sc, __u32 pos)
 		sp->pos = pos;
 		sp->len = 1;
 		sp->id_off = lx->id_off;
-		sp->forced = lx->id_mode == ID_OPEN ? 0 : lx->id_mode;
+		sp->forced = bv_span_mode(lx);
 		sc->nspans = n + 1;
 		sc->span_open = 1;
 	} else {
@@ -661,7 +679,9 @@ BV_GLOBAL int bv_cookie_char(struct bv_scratch *sc, __u32 pos, char c)
 	}
 	switch (lx->sub) {
 	case C_RXV:
-		if (c != ' ' && c != '\t' && c != '"') {
+		if (c == ' ' || c == '\t' || c == '"')
+			sc->span_open = 0; /* the span must stay contiguous */
+		else {
 			if (lx->sub2)
 				bv_shash_byte(&lx->vh, (__u8)c);
 			bv_id_char(sc, pos);
@@ -1202,7 +1222,7 @@ BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
 		sp->pos = pos;
 		sp->len = n;
 		sp->id_off = lx->id_off;
-		sp->forced = lx->id_mode == ID_OPEN ? 0 : lx->id_mode;
+		sp->forced = bv_span_mode(lx);
 		sc->nspans = k + 1;
 		sc->span_open = 1;
 	}
@@ -1261,8 +1281,8 @@ BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
 		if ((__u8)w <= 0x20 || bv_line_may_matter(&sc->lx, w))
 			break;
 		nl = bv_find2(sc, pos, '\n', '\n');
-		if (nl >= len)
-			break; /* the line goes on in the next segment: per-byte path */
+		if (nl >= len || sc->buf[nl & BV_MASK] != '\n')
+			break; /* goes on past this segment or the search budget */
 		pos = nl + 1;
 	}
 	if (pos == start)
@@ -1305,8 +1325,8 @@ BV_GLOBAL int bv_skip_cookie(struct bv_scratch *sc)
 	    w4 == BV_W8('d', 't', 'P', 'C', 0, 0, 0, 0))
 		goto partial;
 	nd = bv_find2(sc, pos, ';', '\n');
-	if (nd >= len)
-		goto partial; /* the pair goes on in the next segment */
+	if (nd >= len || (sc->buf[nd & BV_MASK] != ';' && sc->buf[nd & BV_MASK] != '\n'))
+		goto partial; /* goes on past this segment or the search budget */
 	sc->lx.hdr_bytes += nd - sc->pos;
 	sc->pos = nd;
 	return 1;

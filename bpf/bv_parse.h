@@ -41,7 +41,8 @@ struct bv_pkt {
 	__u8 vlans;
 	__u8 ip4_opts;    /* IPv4 header longer than 20 bytes */
 	__u8 ip6_ext;     /* IPv6 extension headers present */
-	__u8 _pad;
+	__u8 ip6_rh;      /* IPv6 routing header: the pseudo-header's destination
+			   * is its last segment, and it carries addresses */
 };
 
 struct vlan_hdr_bv {
@@ -122,6 +123,8 @@ static __always_inline int bv_parse(struct xdp_md *ctx, struct bv_pkt *p)
 			if ((void *)(eh + 8) > data_end)
 				return BV_P_MALFORMED;
 			p->ip6_ext = 1;
+			if (nh == IPPROTO_ROUTING)
+				p->ip6_rh = 1;
 			if (nh == IPPROTO_FRAGMENT) {
 				__u16 fo = ((__u16)eh[2] << 8) | eh[3];
 				p->frag = 1;
@@ -143,6 +146,10 @@ static __always_inline int bv_parse(struct xdp_md *ctx, struct bv_pkt *p)
 			return BV_P_MALFORMED; /* chain longer than we follow */
 		p->proto = nh;
 		p->l4_off = l4;
+		/* L4 header offsets are masked to 10 bits downstream: a longer
+		 * extension chain than that is not followed */
+		if (l4 > 0x3c0)
+			return BV_P_MALFORMED;
 	} else {
 		return BV_P_NON_IP;
 	}
