@@ -10,22 +10,6 @@
 
 #include "bv_flow.h"
 
-static __always_inline void bv_policy_defaults(struct bv_policy *p)
-{
-	__builtin_memset(p, 0, sizeof(*p));
-	p->valid = 1;
-	p->ip_mask = BV_IPMASK_ALL;
-	p->ipv4_prefix = 24;
-	p->ipv6_prefix = 48;
-	p->respect_dnt = 1;
-	p->dnt_action = BV_DNT_ANONYMIZE;
-	p->respect_gpc = 1;
-	p->honour_disabled = 1;
-	p->drop_action = BV_DROPACT_DROP;
-	p->collection_level = BV_LEVEL_USER_BEHAVIOR;
-	p->crash_reports = 1;
-}
-
 /*
  * dst = base, then every in-range field of src over it. An entry nobody
  * wrote (valid != 1) changes nothing, and an out-of-range field keeps the

@@ -53,6 +53,27 @@ struct bv_policy {
 	__u8 _pad[3];
 };
 
+/* SPEC §3's defaults: the one definition the kernel (for an entry nobody
+ * wrote) and the config file (for keys it does not name) both use. */
+static inline void bv_policy_defaults(struct bv_policy *p)
+{
+	*p = (struct bv_policy){
+		.valid = 1,
+		.ip_mask = BV_IPMASK_ALL,
+		.ipv4_prefix = 24,
+		.ipv6_prefix = 48,
+		.respect_dnt = 1,
+		.dnt_action = BV_DNT_ANONYMIZE,
+		.respect_gpc = 1,
+		.opt_in = 0,
+		.user_tracking = 0,
+		.honour_disabled = 1,
+		.drop_action = BV_DROPACT_DROP,
+		.collection_level = BV_LEVEL_USER_BEHAVIOR,
+		.crash_reports = 1,
+	};
+}
+
 /* Key of bv_apppol: an application id (app=/ai=) or a lower-case Host. */
 #define BV_APPKEY_LEN 64
 enum bv_appkey_kind { BV_APPKEY_APP = 1, BV_APPKEY_HOST = 2 };

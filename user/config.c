@@ -319,24 +319,6 @@ int bv_policy_get_field(const struct bv_policy *p, const char *key, char *out,
 /* ------------------------------------------------------------------ */
 /* Defaults                                                           */
 
-static void policy_defaults(struct bv_policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->valid = 1;
-	p->ip_mask = BV_IPMASK_ALL;
-	p->ipv4_prefix = 24;
-	p->ipv6_prefix = 48;
-	p->respect_dnt = 1;
-	p->dnt_action = BV_DNT_ANONYMIZE;
-	p->respect_gpc = 1;
-	p->opt_in = 0;
-	p->user_tracking = 0;
-	p->honour_disabled = 1;
-	p->drop_action = BV_DROPACT_DROP;
-	p->collection_level = BV_LEVEL_USER_BEHAVIOR;
-	p->crash_reports = 1;
-}
-
 static void path_rule(struct bv_path_rule *r, __u8 kind, const char *pat, __u8 crash)
 {
 	size_t n = strlen(pat);
@@ -351,7 +333,7 @@ static void path_rule(struct bv_path_rule *r, __u8 kind, const char *pat, __u8 c
 void bv_config_defaults(struct bv_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	policy_defaults(&c->global);
+	bv_policy_defaults(&c->global);
 	c->settings.methods = BV_M_GET | BV_M_POST;
 	c->ports[0] = 80;
 	c->ports[1] = 8080;
