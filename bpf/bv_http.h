@@ -1157,26 +1157,17 @@ BV_GLOBAL int bv_run_skip(struct bv_scratch *sc, char a, char b, char d)
 /* Hash a run into the session hash. */
 BV_GLOBAL int bv_run_sess(struct bv_scratch *sc, char a, char b, char d)
 {
-	struct bv_lexer *lx;
-	__u32 pos, n = 0;
+	__u32 pos, n;
 
 	if (!sc)
 		return 0;
-	lx = &sc->lx;
 	pos = sc->pos;
+	n = (__u32)bv_run_skip(sc, a, b, d);
 	for (__u32 i = 0; i < BV_RUN; i++) {
-		char c;
-
-		if (pos + i >= sc->len)
+		if (i >= n)
 			break;
-		c = sc->buf[(pos + i) & BV_MASK];
-		if (BV_DELIM(c, a, b, d))
-			break;
-		bv_shash_byte(&lx->sh, (__u8)c);
-		n++;
+		bv_shash_byte(&sc->lx.sh, (__u8)sc->buf[(pos + i) & BV_MASK]);
 	}
-	lx->hdr_bytes += n;
-	sc->pos = pos + n;
 	return n;
 }
 
