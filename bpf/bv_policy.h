@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Policy: defaults, sanitising what operators wrote with bpftool, and the
- * one decision each beacon request gets (SPEC §3). Precedence, first match
+ * one decision each beacon request gets (README.md). Precedence, first match
  * wins: collection_level=off, dtDisabled, crash report, missing consent
  * under opt-in, DNT, GPC, collection_level=performance, else pass.
  */

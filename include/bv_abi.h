@@ -53,7 +53,7 @@ struct bv_policy {
 	__u8 _pad[3];
 };
 
-/* SPEC §3's defaults: the one definition the kernel (for an entry nobody
+/* The policy defaults (README.md): the one definition the kernel (for an entry nobody
  * wrote) and the config file (for keys it does not name) both use. */
 static inline void bv_policy_defaults(struct bv_policy *p)
 {

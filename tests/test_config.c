@@ -156,7 +156,7 @@ static void test_defaults(void **state)
 
 	(void)state;
 	bv_config_defaults(&c);
-	/* SPEC §3 table, default first */
+	/* the policy defaults: README.md "Policy settings", docs/CONFIG.md [global] */
 	assert_int_equal(c.global.valid, 1);
 	assert_int_equal(c.global.ip_mask, BV_IPMASK_ALL);
 	assert_int_equal(c.global.ipv4_prefix, 24);
@@ -172,7 +172,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.global.crash_reports, 1);
 	memset(&zero, 0, sizeof(zero));
 	assert_memory_equal(c.global._pad, zero._pad, sizeof(zero._pad));
-	/* SPEC §2, §4, §5 */
+	/* the other defaults: docs/CONFIG.md [beacon], [anonymize], [daemon] */
 	assert_int_equal(c.settings.methods, BV_M_GET | BV_M_POST);
 	assert_int_equal(c.settings.anon_key[0], 0);
 	assert_int_equal(c.settings.anon_key[1], 0);
@@ -1023,7 +1023,7 @@ static void test_policy_fields(void **state)
 	bv_config_defaults(&d);
 	for (int i = 0; i < NPVALS; i++) {
 		const char *k = pvals[i].key;
-		/* defaults read back in SPEC's spelling */
+		/* defaults read back as README.md's policy table spells them */
 		static const char *const defs[] = {
 			"all", "24", "48", "on", "anonymize", "on", "off", "off", "on",
 			"drop", "user_behavior", "on",

@@ -282,7 +282,7 @@ static void test_render_kernel_counters(void **state)
 	parse_ok(out, len, &d);
 	check_families(&d);
 
-	/* every SPEC reason, with the mode */
+	/* every decision reason (README.md, docs/METRICS.md), with the mode */
 	for (int r = 0; r < BV_DEC_MAX; r++) {
 		const char *kv[] = { "reason", bv_decision_name(r), "mode", "inline", NULL };
 

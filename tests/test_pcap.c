@@ -6,7 +6,7 @@
  * link-type and file errors, unprocessable frames, and that OUT is never
  * left half-written. What the program does to beacons is tested elsewhere;
  * the captures here hold no beacon traffic. In pcap and mirror modes the
- * program masks L3 client addresses of all IP traffic (SPEC §1), so byte
+ * program masks L3 client addresses of all IP traffic (docs/MASKING.md), so byte
  * equality is asserted under a config with ip_mask = off, in inline mode,
  * and for non-IP frames; otherwise frames keep count, length and timestamp
  * and their checksums stay valid.
@@ -356,15 +356,15 @@ static void assert_contains(const char *hay, const char *needle)
 
 static void test_names(void **state)
 {
-	static const char *const spec[] = {
+	static const char *const readme[] = { /* README.md's names, enum bv_decision order */
 		"pass", "anonymized", "dropped_dnt", "dropped_gpc", "dropped_no_consent",
 		"dropped_disabled", "dropped_level_off", "dropped_crash_report", "malformed",
 	};
 	(void)state;
-	assert_int_equal(sizeof(spec) / sizeof(spec[0]), BV_DEC_MAX);
+	assert_int_equal(sizeof(readme) / sizeof(readme[0]), BV_DEC_MAX);
 	for (int i = 0; i < BV_DEC_MAX; i++) {
-		assert_string_equal(bv_decision_name(i), spec[i]);
-		assert_string_equal(bv_stat_name(i), spec[i]);
+		assert_string_equal(bv_decision_name(i), readme[i]);
+		assert_string_equal(bv_stat_name(i), readme[i]);
 	}
 	assert_string_equal(bv_decision_name(-1), "unknown");
 	assert_string_equal(bv_decision_name(BV_DEC_MAX), "unknown");

@@ -31,7 +31,7 @@ struct bv_config {
 	unsigned session_timeout_s, k_anonymity, max_flows, key_rotation_s;
 };
 
-/* SPEC defaults; apps = NULL. Does not free a previous config. */
+/* The defaults of docs/CONFIG.md; apps = NULL. Does not free a previous config. */
 void bv_config_defaults(struct bv_config *c);
 
 /*

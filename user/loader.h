@@ -73,7 +73,7 @@ void bv_map_fds_get(struct beaconveil_bpf *s, struct bv_map_fds *fds);
 /* out[i] = bv_stats[i] summed over all possible CPUs. 0 ok, -1 (errno set). */
 int bv_stats_read(int stats_fd, __u64 out[BV_ST_MAX]);
 
-/* SPEC §3 decision names ("pass", "anonymized", ..., "malformed");
+/* Decision names, as README.md lists them ("pass", "anonymized", ..., "malformed");
  * "unknown" outside enum bv_decision. */
 const char *bv_decision_name(int d);
 
