@@ -7,10 +7,11 @@
 #    "spec's". Facts belong in README.md and docs/; cite those instead.
 # 2. Every relative link in README.md and docs/*.md ([text](path),
 #    ![alt](path), [ref]: path) points at a file or directory that is in the
-#    repository (tracked by git, when this is a git checkout). Web links
-#    (scheme:...) and links to an anchor of the same page (#...) are not
-#    checked; for a link with an anchor only the file part is. Links inside
-#    code (fenced blocks, `inline code`) are not links and are skipped.
+#    repository (tracked by git, when this is a git checkout), and an anchor
+#    (path.md#heading, #heading) names a heading of that markdown file, as
+#    GitHub makes anchors of headings. Web links (scheme:...) are not
+#    checked. Links inside code (fenced blocks, `inline code`) are not links
+#    and are skipped.
 #
 # Needs no root and no build. Exit 0 pass, 1 fail with the offending lines.
 set -uo pipefail
@@ -117,6 +118,27 @@ links() {
 	}' "$1"
 }
 
+# The anchors GitHub gives the headings of a markdown file, one a line:
+# lower case, everything but letters, digits, '_', '-' and spaces removed,
+# spaces turned into '-'; a repeated anchor gets -1, -2, ...
+anchors() {
+	perl -CSD -ne '
+		if (/^\s*(```|~~~)/) { $fence = !$fence; next }
+		next if $fence or !/^#{1,6}\s+(.*?)\s*#*\s*$/;
+		my $a = lc $1;
+		$a =~ s/[^\p{L}\p{M}\p{N}_\- ]//g;
+		$a =~ s/ /-/g;
+		print $seen{$a}++ ? "$a-" . ($seen{$a} - 1) : $a, "\n";
+	' "$1"
+}
+declare -A anchor_of
+has_anchor() { # FILE ANCHOR
+	if [ -z "${anchor_of[$1]+x}" ]; then
+		anchor_of[$1]=$'\n'$(anchors "$1")$'\n'
+	fi
+	[[ ${anchor_of[$1]} == *$'\n'"$2"$'\n'* ]]
+}
+
 broken=()
 nlinks=0
 mds=()
@@ -129,12 +151,16 @@ for md in "${mds[@]}"; do
 	dir=$(dirname "$md")
 	while IFS=$'\t' read -r ln target; do
 		case $target in
-		'' | '#'* | *:*) continue ;; # same-page anchor, or a URL (scheme:)
+		'' | *:*) continue ;; # a URL (scheme:)
 		esac
 		nlinks=$((nlinks + 1))
 		path=${target%%#*}
 		path=${path%%\?*}
-		if [[ $path == /* ]]; then
+		frag=
+		[[ $target == *#* ]] && frag=${target#*#}
+		if [ -z "$path" ]; then
+			p=$md # #anchor of the same page
+		elif [[ $path == /* ]]; then
 			p=$(norm "$path")
 		else
 			p=$(norm "$dir/$path")
@@ -151,17 +177,19 @@ for md in "${mds[@]}"; do
 			fi
 		elif [ "$in_git" = 0 ] && [ ! -e "$p" ]; then
 			broken+=("$md:$ln: $target (no such file)")
+		elif [ -n "$frag" ] && [[ $p == *.md ]] && [ -f "$p" ] && ! has_anchor "$p" "$frag"; then
+			broken+=("$md:$ln: $target (no heading with anchor #$frag in $p)")
 		fi
 	done < <(links "$md")
 done
 if [ ${#broken[@]} -gt 0 ]; then
-	echo "docs_selfcontained: FAIL: ${#broken[@]} relative link(s) to a file not in the repository:" >&2
+	echo "docs_selfcontained: FAIL: ${#broken[@]} relative link(s) to a file or heading not in the repository:" >&2
 	printf '  %s\n' "${broken[@]}" >&2
 	fail=1
 fi
 
 if [ "$fail" -eq 0 ]; then
 	echo "docs_selfcontained: ok: ${#files[@]} files cite no outside spec;" \
-		"$nlinks relative links in ${#mds[@]} markdown files all resolve"
+		"$nlinks relative links (and their anchors) in ${#mds[@]} markdown files all resolve"
 fi
 exit "$fail"
