@@ -158,14 +158,15 @@ for md in "${mds[@]}"; do
 		path=${path%%\?*}
 		frag=
 		[[ $target == *#* ]] && frag=${target#*#}
+		outside=0
 		if [ -z "$path" ]; then
 			p=$md # #anchor of the same page
 		elif [[ $path == /* ]]; then
-			p=$(norm "$path")
+			p=$(norm "$path") || outside=1
 		else
-			p=$(norm "$dir/$path")
+			p=$(norm "$dir/$path") || outside=1
 		fi
-		if [ $? -ne 0 ]; then
+		if [ "$outside" -ne 0 ]; then
 			broken+=("$md:$ln: $target (outside the repository)")
 		elif [ -z "$p" ]; then
 			: # the repository root itself
