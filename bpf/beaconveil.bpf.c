@@ -12,6 +12,7 @@
 #include "bv_parse.h"
 #include "bv_addr.h"
 #include "bv_http.h"
+#include "bv_proxy.h"
 
 const volatile __u8 bv_mode = BV_MODE_INLINE;
 
@@ -283,49 +284,6 @@ static __always_inline void bv_set_meta(struct xdp_md *ctx, __u8 class, const st
 	m->flags = lx->sig;
 }
 
-/* PROXY protocol v2 header at the connection start: mask its source. */
-BV_GLOBAL int bv_proxy_v2(struct bv_scratch *sc)
-{
-	const char sig[12] = "\r\n\r\n\0\r\nQUIT\n";
-	struct bv_lexer *lx;
-	__u32 hlen, i, n;
-	__u8 fam;
-
-	if (!sc)
-		return 0;
-	lx = &sc->lx;
-	if (sc->len < 16)
-		return 0;
-#pragma unroll
-	for (i = 0; i < 12; i++)
-		if (sc->buf[i] != sig[i])
-			return 0;
-	hlen = 16 + (((__u32)(__u8)sc->buf[14] << 8) | (__u8)sc->buf[15]);
-	if (hlen > sc->len)
-		return -1; /* header not whole in its segment: we do not follow it */
-	fam = (__u8)sc->buf[13] >> 4;
-	n = fam == 1 ? 4 : fam == 2 ? 16 : 0;
-	if (n && hlen >= 16 + 2 * n) {
-		__u32 a[4] = {};
-		__u64 unused = 0;
-
-		__builtin_memcpy(a, &sc->buf[16], 16);
-		if (bv_mask_addr(a, n == 4 ? 4 : 6, &lx->pol, &unused)) {
-			for (i = 0; i < 16; i++) {
-				if (i >= n)
-					break;
-				bv_put(sc, 16 + i, ((char *)a)[i]);
-			}
-			if (sc->live_from == 0)
-				bv_count(BV_ST_TEXT_MASKED);
-		}
-	}
-	if (sc->live_from == 0)
-		bv_count(BV_ST_PROXY_V2);
-	sc->pos = hlen;
-	return 1;
-}
-
 /* Replace the characters of identifier span s by their pseudonym. */
 BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed, __u32 from)
 {
@@ -593,7 +551,11 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	if (sc->lx.st == LX_IDLE && (sc->lx.flags & BV_LXF_FIRST)) {
 		int r = bv_proxy_v2(sc);
 
+		if (r == 0)
+			r = bv_proxy_v1(sc);
 		if (r < 0) {
+			if (live == 0)
+				bv_count(BV_ST_MALFORMED_PKT);
 			sc->seg_drop = 1;
 			sc->lx.st = LX_DROPALL;
 		}

@@ -32,7 +32,7 @@
 #define BV_MAX_BODY (1u << 30)
 
 enum bv_lex_state {
-	LX_IDLE = 0,  /* before a request line (or PROXY header) */
+	LX_IDLE = 0,  /* before a request line (or PROXY header, bv_proxy.h) */
 	LX_METHOD,
 	LX_PATH,
 	LX_QNAME,
@@ -46,7 +46,6 @@ enum bv_lex_state {
 	LX_BODY,
 	LX_OPAQUE,    /* not parseable (chunked body, not HTTP): pass until resync */
 	LX_DROPALL,   /* a dropped or malformed request's rest: drop until resync */
-	LX_PROXY1,    /* PROXY protocol v1 line */
 	LX_CHUNK_SIZE,    /* chunked body: hex size (and extensions) to '\n' */
 	LX_CHUNK_DATA,    /* chunked body: body_left bytes of one chunk */
 	LX_CHUNK_CRLF,    /* chunked body: the line end after a chunk */
@@ -60,6 +59,12 @@ enum bv_hdr_kind {
 enum { Q_SKIP = 0, Q_ID, Q_APP, Q_SESS };
 enum { C_OWS = 0, C_NAME, C_SKIP, C_RXV, C_DTPC, C_DIS, C_SESS };
 enum { F_NAME = 0, F_FOR, F_SKIP };
+/* lx->sub2 bits inside a Forwarded for= value (see bv_fwd_char) */
+#define BV_FWD_QUOTED  0x01 /* inside the value's quoted-string */
+#define BV_FWD_CLOSED  0x02 /* we closed it early: the rest becomes ';' */
+#define BV_FWD_BRACKET 0x04 /* inside "[...]": an IPv6 address */
+#define BV_FWD_MASKED  0x08 /* that address was masked */
+#define BV_FWD_AFTER   0x10 /* after "]": ":port" */
 enum { ID_NONE = 0, ID_OPEN, ID_REPLACE, ID_KEEP };
 
 static __always_inline void bv_count(__u32 idx)
@@ -528,7 +533,21 @@ BV_GLOBAL int bv_ip_char(struct bv_scratch *sc, __u32 pos, char c)
 	cfg.keep4 = lx->pol.ipv4_prefix / 8;
 	cfg.keep6 = lx->pol.ipv6_prefix / 16;
 	cfg.public_only = lx->pol.ip_mask == BV_IPMASK_PUBLIC;
+	cfg.pad = ' ';
+	if (lx->hdr == H_FWD) {
+		/* RFC 7239 allows no space in an element, but empty pairs */
+		cfg.pad = ';';
+		if ((lx->sub2 & BV_FWD_BRACKET) && lx->ipm.fam == 0) {
+			lx->ipm.fam = 6;
+			lx->ipm.keep = cfg.keep6;
+		}
+	}
 	out = bv_ipm_step(&lx->ipm, c, &cfg);
+	if (out == ';' && lx->hdr == H_FWD && (lx->sub2 & BV_FWD_QUOTED) &&
+	    !(lx->sub2 & BV_FWD_CLOSED)) {
+		out = '"'; /* the padding goes outside the quoted node */
+		lx->sub2 |= BV_FWD_CLOSED;
+	}
 	if ((lx->ipm.flags & (BV_IPM_MASKING | BV_IPM_COUNTED)) == BV_IPM_MASKING) {
 		lx->ipm.flags |= BV_IPM_COUNTED;
 		if (pos >= sc->live_from)
@@ -712,7 +731,16 @@ BV_GLOBAL int bv_cookie_char(struct bv_scratch *sc, __u32 pos, char c)
 	return 0;
 }
 
-/* Forwarded header value (RFC 7239), one character: mask for= nodes. */
+/*
+ * Forwarded header value (RFC 7239), one character: mask for= nodes.
+ * A masked IPv4 node is shorter than the original, and RFC 7239 allows no
+ * padding space inside an element: the masker pads with ';' (empty pairs,
+ * which the grammar allows), and inside a quoted node the first pad closes
+ * the quotes early, the rest of the quoted string (the original closing
+ * quote too) becoming ';':  for="203.0.113.43:8443" -> for="203.0.113.0";;;;;;
+ * An IPv6 node keeps its length ("[v6]"); its port goes the same way when
+ * the address was masked. docs/MASKING.md lists every form.
+ */
 BV_GLOBAL int bv_fwd_char(struct bv_scratch *sc, __u32 pos, char c)
 {
 	struct bv_lexer *lx;
@@ -721,9 +749,18 @@ BV_GLOBAL int bv_fwd_char(struct bv_scratch *sc, __u32 pos, char c)
 		return 0;
 	lx = &sc->lx;
 
+	if (lx->sub == F_FOR && (lx->sub2 & BV_FWD_CLOSED)) {
+		bv_put(sc, pos, ';');
+		if (c == '"') { /* the original end of the quoted string */
+			lx->sub = F_SKIP;
+			lx->sub2 = 0;
+		}
+		return 0;
+	}
 	if (c == ';' || c == ',') {
 		bv_ip_reset(lx);
 		lx->sub = F_NAME;
+		lx->sub2 = 0;
 		bv_tok_reset(lx);
 		return 0;
 	}
@@ -734,12 +771,45 @@ BV_GLOBAL int bv_fwd_char(struct bv_scratch *sc, __u32 pos, char c)
 		if (c == '=') {
 			lx->sub = (lx->tok_len == 3 && lx->tok[0] == 'f' && lx->tok[1] == 'o' &&
 				   lx->tok[2] == 'r') ? F_FOR : F_SKIP;
+			lx->sub2 = 0;
 			bv_ip_reset(lx);
 			return 0;
 		}
 		bv_tok_add(lx, bv_lower(c));
 		return 0;
 	case F_FOR:
+		if (c == '"') {
+			if (lx->sub2 & BV_FWD_QUOTED)
+				lx->sub = F_SKIP; /* the value ends */
+			lx->sub2 = BV_FWD_QUOTED;
+			bv_ip_reset(lx);
+			return 0;
+		}
+		if (c == '[') {
+			lx->sub2 |= BV_FWD_BRACKET;
+			bv_ip_reset(lx);
+			return 0;
+		}
+		if (c == ']') {
+			if (lx->ipm.flags & BV_IPM_MASKING)
+				lx->sub2 |= BV_FWD_MASKED;
+			lx->sub2 = (lx->sub2 & ~BV_FWD_BRACKET) | BV_FWD_AFTER;
+			bv_ip_reset(lx);
+			return 0;
+		}
+		if (lx->sub2 & BV_FWD_AFTER) {
+			/* ":port" of a masked "[v6]": with the time, a load
+			 * balancer's log maps a source port to its client */
+			if (!(lx->sub2 & BV_FWD_MASKED))
+				return 0;
+			if (lx->sub2 & BV_FWD_QUOTED) {
+				bv_put(sc, pos, '"');
+				lx->sub2 |= BV_FWD_CLOSED;
+			} else if (c >= '0' && c <= '9') {
+				bv_put(sc, pos, '0'); /* unquoted: not RFC 7239 anyway */
+			}
+			return 0;
+		}
 		bv_ip_char(sc, pos, c);
 		return 0;
 	}
@@ -785,11 +855,13 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			return 0;
 		}
 		if ((lx->flags & BV_LXF_FIRST) && TOK_IS(lx, "PROXY")) {
-			lx->st = LX_PROXY1;
-			lx->sub2 = 1; /* fields: 1 proto, 2 src, 3 dst, 4.. ports */
-			bv_ip_reset(lx);
+			/* a PROXY v1 line not whole in its segment (bv_proxy_v1
+			 * takes whole ones): its source cannot be rewritten
+			 * into a form servers parse, so nothing of it leaves */
 			if (pos >= sc->live_from)
-				bv_count(BV_ST_PROXY_V1);
+				bv_count(BV_ST_MALFORMED_PKT);
+			sc->seg_drop = 1;
+			lx->st = LX_DROPALL;
 			return 0;
 		}
 		{
@@ -859,21 +931,6 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 		} else if (c != '\r') {
 			lx->sub = 1;
 		}
-		return 0;
-
-	case LX_PROXY1:
-		if (c == '\n') {
-			bv_ip_reset(lx);
-			lx->st = LX_IDLE;
-			return 0;
-		}
-		if (c == ' ') {
-			bv_ip_reset(lx);
-			lx->sub2++;
-			return 0;
-		}
-		if (lx->sub2 == 2)  /* source address: the client */
-			bv_ip_char(sc, pos, c);
 		return 0;
 
 	case LX_PATH:
@@ -1426,7 +1483,9 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 	case LX_HVAL:
 		if (lx->hdr == H_HOST && lx->sub == 0)
 			return bv_run_tok(sc, ':', ':', ':', 1);
-		if (lx->hdr == H_IPLIST || (lx->hdr == H_FWD && lx->sub == F_FOR))
+		if (lx->hdr == H_IPLIST ||
+		    (lx->hdr == H_FWD && lx->sub == F_FOR &&
+		     !(lx->sub2 & (BV_FWD_AFTER | BV_FWD_CLOSED))))
 			return bv_run_ip(sc);
 		if (lx->hdr != H_COOKIE)
 			return 0;

@@ -10,7 +10,9 @@
  *    ipv6_prefix/16 groups. A partial octet/group is masked entirely.
  *  - IPv4: from the first masked octet on, the output is "0", ".0" for each
  *    further octet, then spaces: "203.0.113.57" /24 -> "203.0.113.0 ".
- *    Spaces, not zero padding, because glibc inet_pton rejects "00".
+ *    Spaces, not zero padding, because glibc inet_pton rejects "00". The
+ *    caller may pick another padding character (cfg.pad): Forwarded uses
+ *    ';' (RFC 7239 allows no space inside an element, but empty pairs).
  *  - IPv6: every hex digit of a masked group becomes '0', separators stay:
  *    "2001:db8:85a3:8d3::7348" /48 -> "2001:db8:85a3:000::0000" (valid).
  *    After a "::" the group index is unknown, so every later group is
@@ -39,6 +41,7 @@ struct bv_ipm_cfg {
 	__u8 keep4;       /* octets kept */
 	__u8 keep6;       /* groups kept */
 	__u8 public_only; /* leave private ranges */
+	char pad;         /* IPv4 padding after the masked tail; 0: ' ' */
 };
 
 static __always_inline int bv_hexval(char c)
@@ -103,8 +106,8 @@ static __always_inline char bv_ipm_step(struct bv_ipm *s, char c, const struct b
 	if (s->flags & BV_IPM_MASKING) {
 		if (s->flags & BV_IPM_ZERO)
 			return h >= 0 ? '0' : c;
-		/* IPv4 tail "0.0.0" for the masked octets, then spaces */
-		out = ' ';
+		/* IPv4 tail "0.0.0" for the masked octets, then padding */
+		out = cfg->pad ? cfg->pad : ' ';
 		if (s->tail < 2 * (4 - s->keep) - 1)
 			out = (s->tail & 1) ? '.' : '0';
 		s->tail++;

@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "pktbuild.h"
+#include "rfc7239.h"
 
 #define CLIENT4 "203.0.113.57"
 #define SERVER4 "198.18.0.10"
@@ -612,9 +613,79 @@ static void test_client_ip_headers(void **state)
 			    "X-Forwarded-For:203.0.113.0 ,2001:db8:85a3:000:0000:0000:000:0000, unknown\r\n"
 			    "X-Real-IP: 198.51.100.0 \r\n"
 			    "True-Client-IP: 2001:db8:1:0::00\r\n"
-			    "Forwarded: for=203.0.113.0 ;proto=http;by=198.18.0.10, for=\"[2001:db8:85a3:000::0000]\"\r\n"
+			    "Forwarded: for=203.0.113.0;;proto=http;by=198.18.0.10, for=\"[2001:db8:85a3:000::0000]\"\r\n"
 			    "X-Other: 203.0.113.57\r\n\r\n");
 	assert_csums_ok();
+}
+
+/* Every Forwarded form (docs/MASKING.md lists the same): the exact output,
+ * and input and output both valid under a strict RFC 7239 parser, except
+ * the two forms marked, which RFC 7239 itself does not allow. */
+static void test_forwarded_forms(void **state)
+{
+	static const struct {
+		const char *pol, *val, *in, *out;
+		int strict; /* 2: in and out valid; 1: the output is not (the one
+			     * form the streaming masker cannot keep valid);
+			     * 0: not an RFC 7239 form to begin with */
+	} c[] = {
+		{ NULL, NULL, "for=203.0.113.57", "for=203.0.113.0;", 2 },
+		{ NULL, NULL, "for=203.0.113.57;proto=http;by=198.18.0.10",
+		  "for=203.0.113.0;;proto=http;by=198.18.0.10", 2 },
+		{ NULL, NULL, "proto=https;for=203.0.113.5", "proto=https;for=203.0.113.0", 2 },
+		{ NULL, NULL, "for=\"203.0.113.5\"", "for=\"203.0.113.0\"", 2 },
+		{ NULL, NULL, "for=\"203.0.113.213\"", "for=\"203.0.113.0\";;", 2 },
+		{ NULL, NULL, "For=\"203.0.113.43:8443\"", "For=\"203.0.113.0\";;;;;;", 2 },
+		{ NULL, NULL, "for=\"203.0.113.43:_p1\";by=_x", "for=\"203.0.113.0\";;;;;;by=_x", 2 },
+		{ NULL, NULL, "for=198.51.100.23, for=\"203.0.113.57:4711\";proto=http",
+		  "for=198.51.100.0;, for=\"203.0.113.0\";;;;;;;proto=http", 2 },
+		{ NULL, NULL, "for=\"[2001:db8:85a3:8d3:1319:8a2e:370:7348]\"",
+		  "for=\"[2001:db8:85a3:000:0000:0000:000:0000]\"", 2 },
+		{ NULL, NULL, "for=\"[2001:db8:1:2::3]:4711\"", "for=\"[2001:db8:1:0::0]\";;;;;", 2 },
+		{ NULL, NULL, "for=\"[2001:db8:1:2::3]:_x\"", "for=\"[2001:db8:1:0::0]\";;;", 2 },
+		{ NULL, NULL, "for=unknown;by=_hidden, for=_gazonk", "for=unknown;by=_hidden, for=_gazonk", 2 },
+		{ "ipv4_prefix", "16", "for=\"203.0.113.57:4711\"", "for=\"203.0.0.0\";;;;;;;;", 2 },
+		{ "ipv4_prefix", "0", "for=203.0.113.57", "for=0.0.0.0;;;;;", 2 },
+		{ "ipv6_prefix", "0", "for=\"[2001:db8::1]:80\"", "for=\"[0000:000::0]\";;;", 2 },
+		{ "ipv4_prefix", "32", "for=\"203.0.113.57:4711\"", "for=\"203.0.113.57:4711\"", 2 },
+		{ "ip_mask", "public", "for=\"10.1.2.3:4711\", for=\"[fd12::1]:80\"",
+		  "for=\"10.1.2.3:4711\", for=\"[fd12::1]:80\"", 2 },
+		{ "ip_mask", "off", "for=\"203.0.113.43:8443\"", "for=\"203.0.113.43:8443\"", 2 },
+		/* not RFC 7239 on the way in, or (embedded IPv4) not on the way
+		 * out: masked all the same, nothing of the address revealed */
+		{ NULL, NULL, "for=2001:db8:1:2::3", "for=2001:db8:1:0::0", 0 },
+		{ NULL, NULL, "for=[2001:db8:1:2::3]:4711", "for=[2001:db8:1:0::0]:0000", 0 },
+		{ NULL, NULL, "for=\"[::ffff:203.0.113.5]\"", "for=\"[::0000:000.0.000.0]\"", 1 },
+	};
+	char why[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char req[512];
+		const char *o, *v;
+		size_t vlen = strlen(c[i].in);
+
+		reset_policy();
+		if (c[i].pol)
+			set_policy(c[i].pol, c[i].val);
+		if (rfc7239_parse(c[i].in, vlen, NULL, why, sizeof(why)) != (c[i].strict > 0))
+			fail_msg("input '%s': strict parse %s", c[i].in, c[i].strict ? why : "passed");
+		snprintf(req, sizeof(req), "POST /rb_1 HTTP/1.1\r\nForwarded: %s\r\n\r\n", c[i].in);
+		assert_int_equal(send_one(req), XDP_PASS);
+		o = out_payload();
+		assert_int_equal(strlen(o), strlen(req));
+		v = o + strlen("POST /rb_1 HTTP/1.1\r\nForwarded: ");
+		if (strncmp(v, c[i].out, vlen) || strlen(c[i].out) != vlen)
+			fail_msg("'%s' -> '%.*s', want '%s'", c[i].in, (int)vlen, v, c[i].out);
+		if (c[i].strict == 2 && !rfc7239_parse(v, vlen, NULL, why, sizeof(why)))
+			fail_msg("'%.*s' is not valid RFC 7239: %s", (int)vlen, v, why);
+		assert_csums_ok();
+	}
+	/* the parser itself refuses what the old rewrite produced */
+	assert_int_equal(rfc7239_parse("for=\"203.0.113.0      \"", 23, NULL, why, sizeof(why)), 0);
+	assert_int_equal(rfc7239_parse("for=203.0.113.0 ;proto=http", 27, NULL, why, sizeof(why)), 0);
+	assert_int_equal(rfc7239_parse("for=203.0.113.00", 16, NULL, why, sizeof(why)), 0);
+	reset_policy();
 }
 
 static void test_ip_mask_modes_and_prefixes(void **state)
@@ -645,28 +716,161 @@ static void test_ip_mask_modes_and_prefixes(void **state)
 	reset_policy();
 }
 
+/* What nginx and HAProxy accept as a PROXY v1 line (their parsers, read
+ * strictly): "PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n", single spaces,
+ * addresses that inet_pton takes, ports of digits up to 65535 (leading
+ * zeros allowed: both read them with strtol-like loops). *sport gets the
+ * source port's value. */
+static int proxy1_parses(const char *l, size_t n, char *src, size_t srclen, long *sport)
+{
+	char buf[128], *f[6], *save = NULL;
+	unsigned char bin[16];
+	int nf = 0, v6;
+
+	if (n < 8 || n >= sizeof(buf) || l[n - 2] != '\r' || l[n - 1] != '\n')
+		return 0;
+	memcpy(buf, l, n - 2);
+	buf[n - 2] = 0;
+	if (strstr(buf, "  ") || buf[n - 3] == ' ')
+		return 0;
+	for (char *t = strtok_r(buf, " ", &save); t && nf < 6; t = strtok_r(NULL, " ", &save))
+		f[nf++] = t;
+	if (nf != 6 || strtok_r(NULL, " ", &save) || strcmp(f[0], "PROXY"))
+		return 0;
+	v6 = !strcmp(f[1], "TCP6");
+	if (!v6 && strcmp(f[1], "TCP4"))
+		return 0;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, f[2], bin) != 1 ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, f[3], bin) != 1)
+		return 0;
+	for (int k = 4; k < 6; k++) {
+		char *e;
+		long v = strtol(f[k], &e, 10);
+
+		if (*e || !*f[k] || v < 0 || v > 65535 || f[k][0] == '-' || f[k][0] == '+')
+			return 0;
+		if (k == 4)
+			*sport = v;
+	}
+	snprintf(src, srclen, "%s", f[2]);
+	return 1;
+}
+
 static void test_proxy_v1(void **state)
 {
-	struct conn c;
-	__u64 p0 = stat(BV_ST_PROXY_V1);
+	static const struct {
+		const char *pol, *val, *in, *out;
+	} c[] = {
+		/* the masked source loses characters: DST moves left, SPORT
+		 * takes the same number of leading zeros */
+		{ NULL, NULL, "PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\n",
+		  "PROXY TCP4 203.0.113.0 198.18.0.10 056324 80\r\n" },
+		{ NULL, NULL, "PROXY TCP4 192.0.2.123 198.18.0.10 40003 443\r\n",
+		  "PROXY TCP4 192.0.2.0 198.18.0.10 0040003 443\r\n" },
+		{ NULL, NULL, "PROXY TCP4 192.0.2.5 198.18.0.10 1 80\r\n",
+		  "PROXY TCP4 192.0.2.0 198.18.0.10 1 80\r\n" },
+		{ "ipv4_prefix", "16", "PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\n",
+		  "PROXY TCP4 203.0.0.0 198.18.0.10 00056324 80\r\n" },
+		{ "ipv4_prefix", "0", "PROXY TCP4 203.0.113.213 198.18.0.10 65535 65535\r\n",
+		  "PROXY TCP4 0.0.0.0 198.18.0.10 00000065535 65535\r\n" },
+		/* IPv6 keeps its length: digits of masked groups become 0 */
+		{ NULL, NULL, "PROXY TCP6 2001:db8:85a3:8d3:1319:8a2e:370:7348 2001:db8::10 4711 80\r\n",
+		  "PROXY TCP6 2001:db8:85a3:000:0000:0000:000:0000 2001:db8::10 4711 80\r\n" },
+		{ NULL, NULL, "PROXY TCP6 2001:db8:1:2::99 2001:db8::10 4711 80\r\n",
+		  "PROXY TCP6 2001:db8:1:0::00 2001:db8::10 4711 80\r\n" },
+		/* nothing to mask */
+		{ "ip_mask", "public", "PROXY TCP4 10.1.2.3 198.18.0.10 56324 80\r\n",
+		  "PROXY TCP4 10.1.2.3 198.18.0.10 56324 80\r\n" },
+		{ "ip_mask", "off", "PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\n",
+		  "PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\n" },
+		{ NULL, NULL, "PROXY UNKNOWN\r\n", "PROXY UNKNOWN\r\n" },
+		{ NULL, NULL, "PROXY UNKNOWN 203.0.113.57 198.18.0.10 1 2\r\n",
+		  "PROXY UNKNOWN 203.0.113.57 198.18.0.10 1 2\r\n" },
+	};
+	const char *req = "POST /rb_1 HTTP/1.1\r\nDNT: 1\r\nCookie: rxVisitor=" RXV "\r\n\r\n";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char pl[512], src[64];
+		const char *o;
+		size_t n = strlen(c[i].in);
+		__u64 p0 = stat(BV_ST_PROXY_V1);
+		struct conn k;
+		long sp_in = -1, sp_out = -1;
+
+		reset_policy();
+		if (c[i].pol)
+			set_policy(c[i].pol, c[i].val);
+		conn_init(&k, strstr(c[i].in, "TCP6") ? 6 : 4);
+		conn_syn(&k);
+		snprintf(pl, sizeof(pl), "%s%s", c[i].in, req);
+		assert_int_equal(conn_sends(&k, pl), XDP_PASS);
+		o = out_payload();
+		assert_int_equal(strlen(o), strlen(pl)); /* sequence numbers stay */
+		if (strncmp(o, c[i].out, n))
+			fail_msg("'%.*s' -> '%.*s', want '%.*s'", (int)n - 2, c[i].in,
+				 (int)n - 2, o, (int)n - 2, c[i].out);
+		assert_int_equal(strncmp(o + n, req, 29), 0); /* its request line and DNT */
+		assert_null(strstr(o, RXV));
+		if (strncmp(c[i].in, "PROXY UNKNOWN", 13)) {
+			if (!proxy1_parses(o, n, src, sizeof(src), &sp_out) ||
+			    !proxy1_parses(c[i].in, n, src + 32, 32, &sp_in))
+				fail_msg("'%.*s' does not parse as PROXY v1", (int)n - 2, o);
+			assert_int_equal(sp_out, sp_in);
+		}
+		assert_int_equal(stat(BV_ST_PROXY_V1), p0 + 1);
+		assert_csums_ok();
+	}
+	reset_policy();
+}
+
+/* A PROXY v1 line is rewritten only whole in the connection's first data
+ * segment (HAProxy sends it so); cut, or not a line servers accept, the
+ * connection's data is dropped: its source would leave unmasked. */
+static void test_proxy_v1_cut_or_broken(void **state)
+{
+	static const char *bad[] = {
+		"PROXY TCP4 203.0.113.57  198.18.0.10 56324 80\r\n",
+		"PROXY TCP4 203.0.113.57 198.18.0.10 56324 80 9\r\n",
+		"PROXY TCP4 203.0.113.57 198.18.0.10 56324\r\n",
+		"PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\n",
+		"PROXY TCP5 203.0.113.57 198.18.0.10 56324 80\r\n",
+		"PROXY TCP4 203.0.113.57x 198.18.0.10 56324 80\r\n",
+		"PROXY TCP4 203.0.113.57 198.18.0.10 56324 80", /* no line end in the segment */
+	};
+	const char *line = "PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\nGET /rb_1 HTTP/1.1\r\n\r\n";
+	struct conn k;
 
 	(void)state;
 	reset_policy();
-	conn_init(&c, 4);
-	conn_syn(&c);
-	assert_int_equal(conn_sends(&c, "PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\n"
-				    "POST /rb_1 HTTP/1.1\r\nDNT: 1\r\nCookie: rxVisitor=" RXV "\r\n\r\n"), XDP_PASS);
-	{
-		const char *want = "PROXY TCP4 203.0.113.0  198.18.0.10 56324 80\r\n";
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		__u64 m0 = stat(BV_ST_MALFORMED_PKT);
 
-		assert_true(strncmp(out_payload(), want, strlen(want)) == 0);
+		conn_init(&k, 4);
+		conn_syn(&k);
+		assert_int_equal(conn_sends(&k, bad[i]), XDP_DROP);
+		assert_int_equal(stat(BV_ST_MALFORMED_PKT), m0 + 1);
+		/* and the rest of that connection with it */
+		assert_int_equal(conn_sends(&k, "GET /rb_1 HTTP/1.1\r\nX-Real-IP: 203.0.113.57\r\n\r\n"), XDP_DROP);
 	}
-	assert_null(strstr(out_payload(), RXV));
-	assert_int_equal(stat(BV_ST_PROXY_V1), p0 + 1);
-	assert_csums_ok();
+	/* cut anywhere: the part before the cut may pass only if it holds
+	 * no byte of the source; the rest never passes */
+	for (size_t cut = 1; cut < (size_t)(strchr(line, '\n') - line + 1); cut++) {
+		int r1, r2;
+
+		conn_init(&k, 4);
+		conn_syn(&k);
+		r1 = conn_send(&k, line, cut);
+		if (r1 == XDP_PASS && cut > 5) /* "PROXY" at most: no address */
+			fail_msg("cut at %zu: '%.*s' passed", cut, (int)cut, line);
+		r2 = conn_send(&k, line + cut, strlen(line) - cut);
+		assert_int_equal(r2, XDP_DROP);
+	}
 	/* "PROXY" later on the connection is not a PROXY header */
-	assert_int_equal(conn_sends(&c, "PROXY TCP4 203.0.113.57 198.18.0.10 1 80\r\n"), XDP_PASS);
-	assert_int_equal(stat(BV_ST_PROXY_V1), p0 + 1);
+	conn_init(&k, 4);
+	conn_syn(&k);
+	assert_int_equal(conn_sends(&k, "GET /rb_1 HTTP/1.1\r\n\r\n"), XDP_PASS);
+	assert_int_equal(conn_sends(&k, "PROXY TCP4 203.0.113.57 198.18.0.10 1 80\r\n"), XDP_PASS);
 }
 
 static void test_proxy_v2(void **state)
@@ -1430,7 +1634,13 @@ static const char *send_chunked(const char *req, size_t k, int *dropped)
 	*dropped = 0;
 	while (off < n) {
 		size_t len = k ? (n - off < k ? n - off : k) : n;
-		int act = conn_send(&c, req + off, len);
+		int act;
+
+		/* a PROXY v1 line comes whole in its own segment, as HAProxy
+		 * sends it (a cut one drops the connection: test_proxy_v1_cut) */
+		if (off == 0 && k && !strncmp(req, "PROXY ", 6))
+			len = (size_t)(strchr(req, '\n') + 1 - req);
+		act = conn_send(&c, req + off, len);
 		size_t plen = 0;
 		const uint8_t *p;
 
@@ -1458,9 +1668,12 @@ static void test_split_equals_whole(void **state)
 		"POST /myapp/rb_bf1?type=js3&flavor=post&vi=ABCDEF123456&svrid=3&app=a1b2 HTTP/1.1\r\n"
 		"host: x\r\ncookie: a=b; rxVisitor=" RXV "; c=d;dtPC=2$12_3h4vZYXWVUTSRQ-0e0;rxvt=1|2\r\n"
 		"Forwarded: for=203.0.113.57;proto=http, for=\"[2001:db8:1:2::3]\"\r\n"
+		"Forwarded: For=\"203.0.113.43:8443\";by=_x, for=\"[2001:db8:1:2::3]:4711\"\r\n"
 		"X-Real-IP:198.51.100.23\r\nTrue-Client-IP:   2001:db8::1  \r\nContent-Length: 4\r\n\r\nbody",
 		"PROXY TCP6 2001:db8:85a3:8d3:1319:8a2e:370:7348 2001:db8::10 4711 80\r\n"
 		"GET /bf/abc?vi=QQQQ&sn=1 HTTP/1.1\r\nUser-Agent: curl\r\nCookie: rxVisitor=" RXV "\r\n\r\n",
+		"PROXY TCP4 203.0.113.57 198.18.0.10 56324 80\r\n"
+		"GET /bf/abc?vi=QQQQ&sn=1 HTTP/1.1\r\nX-Real-IP: 203.0.113.57\r\nCookie: rxVisitor=" RXV "\r\n\r\n",
 	};
 	static const size_t ks[] = { 1, 2, 3, 5, 8, 13, 64 };
 
@@ -1522,8 +1735,10 @@ int main(void)
 		cmocka_unit_test(test_keepalive_each_request),
 		cmocka_unit_test(test_body_spanning_segments),
 		cmocka_unit_test(test_client_ip_headers),
+		cmocka_unit_test(test_forwarded_forms),
 		cmocka_unit_test(test_ip_mask_modes_and_prefixes),
 		cmocka_unit_test(test_proxy_v1),
+		cmocka_unit_test(test_proxy_v1_cut_or_broken),
 		cmocka_unit_test(test_proxy_v2),
 		cmocka_unit_test(test_vlan_options_ext_headers),
 		cmocka_unit_test(test_malformed_packets),

@@ -23,7 +23,7 @@
 static void mask_text(const char *in, char *out, int keep4, int keep6, int pub)
 {
 	struct bv_ipm s;
-	struct bv_ipm_cfg cfg = { (__u8)keep4, (__u8)keep6, (__u8)pub };
+	struct bv_ipm_cfg cfg = { (__u8)keep4, (__u8)keep6, (__u8)pub, ' ' };
 	size_t n = strlen(in);
 
 	memset(&s, 0, sizeof(s));
@@ -74,6 +74,22 @@ static void test_fixed_cases(void **state)
 		if (strcmp(out, c[i].out))
 			fail_msg("'%s' -> '%s', want '%s'", c[i].in, out, c[i].out);
 	}
+}
+
+/* Another padding character (Forwarded's ';') goes where the spaces go. */
+static void test_padding_character(void **state)
+{
+	struct bv_ipm_cfg cfg = { 3, 3, 0, ';' };
+	const char *in = "203.0.113.57:4711";
+	char out[32];
+	struct bv_ipm s;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	for (size_t i = 0; i < strlen(in); i++)
+		out[i] = bv_ipm_step(&s, in[i], &cfg);
+	out[strlen(in)] = 0;
+	assert_string_equal(out, "203.0.113.0;;;;;;");
 }
 
 static void test_public_only(void **state)
@@ -175,7 +191,7 @@ static void test_split_anywhere_same_output(void **state)
 {
 	const char *in = "2001:db8:85a3:8d3:1319:8a2e:370:7348";
 	const char *in4 = "203.0.113.57";
-	struct bv_ipm_cfg cfg = { 3, 3, 0 };
+	struct bv_ipm_cfg cfg = { 3, 3, 0, ' ' };
 
 	(void)state;
 	for (int which = 0; which < 2; which++) {
@@ -205,6 +221,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed_cases),
 		cmocka_unit_test(test_public_only),
+		cmocka_unit_test(test_padding_character),
 		cmocka_unit_test(test_random_addresses_parse_and_mask),
 		cmocka_unit_test(test_split_anywhere_same_output),
 	};

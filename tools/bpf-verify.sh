@@ -5,10 +5,10 @@ set -uo pipefail
 obj=${1:-build/beaconveil.bpf.o}
 mount | grep -q ' /sys/fs/bpf ' || mount -t bpf bpf /sys/fs/bpf
 dir=/sys/fs/bpf/bvverify.$$; mkdir -p "$dir"
-trap 'rm -rf "$dir"' EXIT
-bpftool -d prog loadall "$obj" "$dir/progs" pinmaps "$dir/maps" type xdp > "$dir.log" 2>&1
+log=$(mktemp /tmp/bvverify.XXXXXX) # not in bpffs: it holds no regular files
+trap 'rm -rf "$dir" "$log"' EXIT
+bpftool -d prog loadall "$obj" "$dir/progs" pinmaps "$dir/maps" type xdp > "$log" 2>&1
 rc=$?
-grep -E '^processed|verification time|stack depth' "$dir.log" | tail -3
-if [ $rc -ne 0 ]; then tail -40 "$dir.log"; fi
-rm -f "$dir.log"
+grep -E '^processed|verification time|stack depth' "$log" | tail -3
+if [ $rc -ne 0 ]; then tail -40 "$log"; fi
 exit $rc
