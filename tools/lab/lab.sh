@@ -330,8 +330,11 @@ cmd_up() {
 	done
 
 	# --- tcpdump behind the mirror daemon ------------------------------------
+	# Both tcpdumps in immediate mode: otherwise packets wait in the
+	# kernel's capture ring until a block fills or times out, and those of
+	# the last second are lost when capture-stop interrupts tcpdump.
 	if [ "$MIRROR" = 1 ]; then
-		start tcpdump mir "$STATE/tcpdump.log" tcpdump -i cap1 -n -U -s 0 -Z root -w "$STATE/mirror.pcap"
+		start tcpdump mir "$STATE/tcpdump.log" tcpdump -i cap1 -n -U --immediate-mode -s 0 -Z root -w "$STATE/mirror.pcap"
 		until_ok 10 grep -q "listening on cap1" "$STATE/tcpdump.log" ||
 			die "tcpdump did not start: $(cat "$STATE/tcpdump.log")"
 	fi
@@ -340,7 +343,7 @@ cmd_up() {
 	# Raw (client addresses and all): a lab-only record, removed by `down`,
 	# used to count what went over the wire (HAProxy re-sends some requests
 	# on its own, see docs/LAB.md) and for the demo's before/after.
-	start tcpdump-wire lb "$STATE/tcpdump-wire.log" tcpdump -i lb1 -n -U -s 0 -Z root \
+	start tcpdump-wire lb "$STATE/tcpdump-wire.log" tcpdump -i lb1 -n -U --immediate-mode -s 0 -Z root \
 		-w "$STATE/wire.pcap" tcp port 80 or tcp port 8080
 	until_ok 10 grep -q "listening on lb1" "$STATE/tcpdump-wire.log" ||
 		die "tcpdump on lb1 did not start: $(cat "$STATE/tcpdump-wire.log")"
