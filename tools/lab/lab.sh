@@ -22,14 +22,18 @@
 #   [cli] curl, Chromium          198.18.1.2 (+ .57, .213), 2001:db8:1::2 (+ one more)
 #     cli0 ==== lb0                (the clients' router: 198.18.1.1, 2001:db8:1::1)
 #   [lb] HAProxy on the site's address 198.19.80.80 / 2001:db8:80::80:
-#               :80 -> collector (XFF to nginx:80, PROXY v2 to nginx:8080)
+#               :80 -> collector (XFF to nginx:80, /pp/ PROXY v2 to nginx:8080,
+#                      /pp1/ PROXY v1 to nginx:8081, /pp1h/ PROXY v1 to
+#                      the collector's HAProxy :8082, accept-proxy)
 #               :81 -> reference collector (same, no beaconveil)
 #               other paths -> the web site (the page Chromium loads)
-#     lb1 ======================= coll0  [coll] nginx :80 :8080
-#      | tc mirred (both ways)         beaconveil run -i coll0 (inline)
+#     lb1 ======================= coll0  [coll] nginx :80 :8080 :8081,
+#      | tc mirred (both ways)         HAProxy :8082 (accept-proxy),
+#      |                               beaconveil run -i coll0 (inline)
 #     mir0 ==== mir1 [mir] beaconveil run -i mir1 --mode mirror --egress cap0
 #                          cap0 ==== cap1: tcpdump -w mirror.pcap
-#     lb2 ======================= ref0   [ref] nginx :80 :8080 (no beaconveil)
+#     lb2 ======================= ref0   [ref] nginx :80 :8080 :8081,
+#                                       HAProxy :8082 (no beaconveil)
 #
 # Each daemon runs in its own mount namespace with a private bpffs at
 # /sys/fs/bpf and a private /run/beaconveil: two daemons, each "alone on its
@@ -75,6 +79,10 @@ LB_REF4=198.18.3.1
 LB_REF6=2001:db8:3::1
 REF4=198.18.3.2
 REF6=2001:db8:3::2
+# The collector's ports behind beaconveil: nginx X-Forwarded-For, PROXY v2,
+# PROXY v1; the collector's HAProxy (PROXY v1, accept-proxy). Every one
+# must be a beacon port of the daemons' config (check_config_ports).
+COLL_PORTS="80 8080 8081 8082"
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() {
@@ -156,6 +164,12 @@ addr() { # NODE IF ADDR/LEN...
 		esac
 	done
 }
+# listening NODE PORT — a TCP socket listens on PORT in NODE (IPv4 and IPv6).
+listening() {
+	local out
+	out=$(ip netns exec "$(ns "$1")" ss -Hltn "sport = :$2") || return 1
+	[ "$(grep -c . <<<"$out")" -ge 2 ]
+}
 up_if() { ip -n "$(ns "$1")" link set "$2" up || die "ip link set $2 up"; }
 no_ipv6() { ip netns exec "$(ns "$1")" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"; }
 
@@ -181,7 +195,8 @@ cmd_down() {
 	# Processes first (the lab's own, by recorded pid), daemons with SIGTERM
 	# so they detach cleanly.
 	if [ -d "$STATE/pids" ]; then
-		for name in chromium tcpdump tcpdump-wire bv-mirror bv-inline haproxy nginx-coll nginx-ref; do
+		for name in chromium tcpdump tcpdump-wire bv-mirror bv-inline haproxy \
+			haproxy-coll haproxy-ref nginx-coll nginx-ref; do
 			stop "$name"
 		done
 		for p in "$STATE"/pids/*; do
@@ -222,6 +237,34 @@ check_prereqs() {
 	[ -f "$XDP_PASS_OBJ" ] || die "$XDP_PASS_OBJ is missing: run make first (mk/lab.mk)"
 }
 
+# check_config_ports CONFIG — every port the collector listens on behind
+# beaconveil ($COLL_PORTS) must be a beacon port of CONFIG ([beacon] ports,
+# a list that a trailing ',' continues on the next line; beaconveil's
+# default without the key is 80, 8080): traffic on any other port passes
+# unread, client addresses and all.
+check_config_ports() {
+	local ports p missing=()
+	ports=$(awk '
+		/^[ \t]*\[/ { sect = $0; gsub(/[][ \t]/, "", sect); cont = 0; next }
+		{ sub(/[;#].*/, "") }
+		sect == "beacon" && (cont || /^[ \t]*ports[ \t]*=/) {
+			v = $0
+			if (!cont) { sub(/^[^=]*=/, "", v); found = 1 }
+			out = out "," v
+			cont = (v ~ /,[ \t]*$/)
+		}
+		END {
+			if (!found) out = "80,8080"
+			gsub(/[ \t]/, "", out); gsub(/,+/, ",", out); sub(/^,/, "", out); sub(/,$/, "", out)
+			print out
+		}' "$1")
+	for p in $COLL_PORTS; do
+		[[ ,$ports, == *,$p,* ]] || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] ||
+		die "$1: [beacon] ports ($ports) lacks ${missing[*]}: the collector's listeners on $COLL_PORTS sit behind beaconveil and must be beacon ports"
+}
+
 cmd_up() {
 	local conf=$LAB_SRC/beaconveil.conf
 	while [ $# -gt 0 ]; do
@@ -231,6 +274,7 @@ cmd_up() {
 		esac
 	done
 	check_prereqs
+	check_config_ports "$conf"
 	local n
 	for n in "${NODES[@]}"; do
 		[ -e "/run/netns/$(ns "$n")" ] && die "namespace $(ns "$n") exists: the lab is up already ('$0 down' first)"
@@ -302,6 +346,17 @@ cmd_up() {
 		start "nginx-$inst" "$inst" "$d/nginx.out" nginx -c "$d/nginx.conf" -p "$d/"
 	done
 
+	# --- HAProxy with accept-proxy: a second PROXY v1 parser, in both -------
+	# (tools/lab/haproxy-pp1.cfg.in; its log is haproxy-coll.log / -ref.log)
+	for inst in coll ref; do
+		local a4 a6
+		if [ "$inst" = coll ]; then a4=$COLL4 a6=$COLL6; else a4=$REF4 a6=$REF6; fi
+		render "$LAB_SRC/haproxy-pp1.cfg.in" "$STATE/haproxy-$inst.cfg" ADDR4="$a4" ADDR6="$a6"
+		ip netns exec "$(ns "$inst")" haproxy -c -f "$STATE/haproxy-$inst.cfg" >"$STATE/haproxy-$inst-c.log" 2>&1 ||
+			die "haproxy -c ($inst): $(cat "$STATE/haproxy-$inst-c.log")"
+		start "haproxy-$inst" "$inst" "$STATE/haproxy-$inst.log" haproxy -db -f "$STATE/haproxy-$inst.cfg"
+	done
+
 	# --- HAProxy ---------------------------------------------------------------
 	render "$LAB_SRC/haproxy.cfg.in" "$STATE/haproxy.cfg" SERVER_TIMEOUT="$SERVER_TIMEOUT" \
 		VIP4="$VIP4" VIP6="$VIP6"
@@ -330,8 +385,11 @@ cmd_up() {
 	done
 
 	# --- tcpdump behind the mirror daemon ------------------------------------
+	# Both tcpdumps in immediate mode: otherwise packets wait in the
+	# kernel's capture ring until a block fills or times out, and those of
+	# the last second are lost when capture-stop interrupts tcpdump.
 	if [ "$MIRROR" = 1 ]; then
-		start tcpdump mir "$STATE/tcpdump.log" tcpdump -i cap1 -n -U -s 0 -Z root -w "$STATE/mirror.pcap"
+		start tcpdump mir "$STATE/tcpdump.log" tcpdump -i cap1 -n -U --immediate-mode -s 0 -Z root -w "$STATE/mirror.pcap"
 		until_ok 10 grep -q "listening on cap1" "$STATE/tcpdump.log" ||
 			die "tcpdump did not start: $(cat "$STATE/tcpdump.log")"
 	fi
@@ -340,8 +398,8 @@ cmd_up() {
 	# Raw (client addresses and all): a lab-only record, removed by `down`,
 	# used to count what went over the wire (HAProxy re-sends some requests
 	# on its own, see docs/LAB.md) and for the demo's before/after.
-	start tcpdump-wire lb "$STATE/tcpdump-wire.log" tcpdump -i lb1 -n -U -s 0 -Z root \
-		-w "$STATE/wire.pcap" tcp port 80 or tcp port 8080
+	start tcpdump-wire lb "$STATE/tcpdump-wire.log" tcpdump -i lb1 -n -U --immediate-mode -s 0 -Z root \
+		-w "$STATE/wire.pcap" $(printf 'tcp port %s or ' $COLL_PORTS | sed 's/ or $//')
 	until_ok 10 grep -q "listening on lb1" "$STATE/tcpdump-wire.log" ||
 		die "tcpdump on lb1 did not start: $(cat "$STATE/tcpdump-wire.log")"
 
@@ -355,7 +413,14 @@ cmd_up() {
 		die "no answer through HAProxy (see $STATE/haproxy.log)"
 	until_ok 10 ip netns exec "$(ns cli)" curl -sf -o /dev/null --max-time 2 "http://[$VIP6]:81/lab/rum.js" ||
 		die "no answer through HAProxy over IPv6 (see $STATE/haproxy.log)"
-	for d in nginx-coll nginx-ref haproxy bv-inline tcpdump-wire $([ "$MIRROR" = 1 ] && echo bv-mirror tcpdump); do
+	# The accept-proxy listeners cannot take a plain request (and a PROXY
+	# line from here would cross beaconveil): they are ready when they listen.
+	for n in coll ref; do
+		until_ok 10 listening "$n" 8082 ||
+			die "the HAProxy in $(ns "$n") does not listen on 8082 (see $STATE/haproxy-$n.log)"
+	done
+	for d in nginx-coll nginx-ref haproxy haproxy-coll haproxy-ref bv-inline tcpdump-wire \
+		$([ "$MIRROR" = 1 ] && echo bv-mirror tcpdump); do
 		alive "$(pidof_lab "$d")" || die "$d is not running (log in $STATE)"
 	done
 	trap - EXIT INT TERM
@@ -367,7 +432,7 @@ cmd_status() {
 	for n in "${NODES[@]}"; do
 		if [ -e "/run/netns/$(ns "$n")" ]; then echo "namespace $(ns "$n"): present"; else echo "namespace $(ns "$n"): absent"; fi
 	done
-	for name in nginx-coll nginx-ref haproxy bv-inline bv-mirror tcpdump tcpdump-wire; do
+	for name in nginx-coll nginx-ref haproxy haproxy-coll haproxy-ref bv-inline bv-mirror tcpdump tcpdump-wire; do
 		local pid
 		pid=$(pidof_lab "$name")
 		if alive "$pid"; then echo "$name: running, pid $pid"; else echo "$name: not running"; fi
@@ -408,6 +473,9 @@ LB_COLL4=$LB_COLL4
 LB_COLL6=$LB_COLL6
 COLL4=$COLL4
 COLL6=$COLL6
+REF4=$REF4
+REF6=$REF6
+COLL_PORTS="$COLL_PORTS"
 EOF
 }
 

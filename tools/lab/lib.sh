@@ -52,13 +52,17 @@ LAB_COOKIES_NOCONSENT="rxVisitor=$LAB_VIS; dtPC=-15\$465307915_123h12v$LAB_PC-0e
 
 # lab_url FAMILY ROUTE KEY [PORT] — a beacon URL through HAProxy: FAMILY 4 or
 # 6 (the client's side), ROUTE xff (nginx port 80) or pp (nginx port 8080,
-# PROXY v2), crash (a crash report), bf (agentless /bf/<id>).
+# PROXY v2), pp1 (nginx port 8081, PROXY v1), pp1h (the collector's HAProxy
+# port 8082, PROXY v1, accept-proxy), crash (a crash report), bf (agentless
+# /bf/<id>).
 lab_url() {
 	local host=$VIP4 path
 	[ "$1" = 6 ] && host="[$VIP6]"
 	case $2 in
 	xff) path=/rb_bf28208ayo ;;
 	pp) path=/pp/rb_bf28208ayo ;;
+	pp1) path=/pp1/rb_bf28208ayo ;;
+	pp1h) path=/pp1h/rb_bf28208ayo ;;
 	crash) path=/crash/rb_report ;;
 	bf) path=/bf/28208ayo ;;
 	*) return 1 ;;
