@@ -227,7 +227,7 @@ static __always_inline int bv_send_reset(struct xdp_md *ctx, const struct bv_pkt
 	th->seq = seq;
 	th->ack_seq = ack;
 	((__u8 *)th)[12] = 5 << 4;          /* doff 5, no options */
-	((__u8 *)th)[13] = 0x14;            /* RST|ACK */
+	((__u8 *)th)[BV_TCP_FLAGS_OFF] = BV_TCP_RST | BV_TCP_ACK;
 	th->window = 0;
 	th->urg_ptr = 0;
 	th->check = 0;
@@ -390,42 +390,68 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	struct bv_flow *f;
 	struct bv_scan_ctx x = { .sc = sc };
 	__u32 seq, plen = p->pl_len, live = 0;
+	__u32 *h;
 	__u8 flags;
-	int fresh = 0, act;
 	__u64 l4acc = 0;
 
 	if ((void *)(th + 1) > data_end)
 		return bv_verdict(XDP_DROP);
 	seq = bpf_ntohl(th->seq);
-	flags = ((__u8 *)th)[13];
+	flags = ((__u8 *)th)[BV_TCP_FLAGS_OFF];
 
-	f = bpf_map_lookup_elem(&bv_flows, key);
-	if ((flags & 0x02) && !(flags & 0x10) && plen) {
+	if ((flags & BV_TCP_SYN) && !(flags & BV_TCP_ACK)) {
+		__u32 first = seq + 1;
+
 		/* data in a SYN (TCP Fast Open): never scanned, so never passed;
 		 * the client sends it again after the handshake */
-		bv_count(BV_ST_MALFORMED_PKT);
-		return bv_verdict(XDP_DROP);
-	}
-	if ((flags & 0x02) && !(flags & 0x10)) {           /* SYN: new connection */
-		struct bv_flow *nf = &sc->nf;
-
-		__builtin_memset(nf, 0, sizeof(*nf));
-		nf->next_seq = seq + 1;
-		nf->state = BV_FLOW_SYNCED;
-		bv_lexer_init(&nf->lx, &sc->gpol);
-		nf->lx_seg = nf->lx;
-		nf->seg_seq = seq + 1;
-		bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY);
-		bv_count(BV_ST_FLOW_NEW);
+		if (plen) {
+			bv_count(BV_ST_MALFORMED_PKT);
+			return bv_verdict(XDP_DROP);
+		}
+		/* a new connection: half-open until its first data, so that a
+		 * flood of (spoofable) SYNs never evicts a live connection; an
+		 * older connection's state under this key stays until then */
+		bpf_map_update_elem(&bv_half, key, &first, BPF_ANY);
+		bv_count(BV_ST_HALF_OPEN);
 		goto keep_noscan;
 	}
-	if (flags & 0x04) {                                 /* RST: forget it */
-		if (f)
+	h = bpf_map_lookup_elem(&bv_half, key);
+	f = bpf_map_lookup_elem(&bv_flows, key);
+	if (flags & BV_TCP_RST) {
+		/* forget only what the server forgets too: it takes a RST at
+		 * exactly the next sequence number (RFC 5961), so a blind one
+		 * cannot cut a connection's state */
+		if (h && seq == *h)
+			bpf_map_delete_elem(&bv_half, key);
+		if (f && seq == f->next_seq)
 			bpf_map_delete_elem(&bv_flows, key);
 		goto keep_noscan;
 	}
 	if (plen == 0)
 		goto keep_noscan;
+	if (h && seq == *h) {
+		/* the connection's first data: its state moves to bv_flows */
+		struct bv_flow *nf = &sc->nf;
+
+		__builtin_memset(nf, 0, sizeof(*nf));
+		nf->next_seq = seq;
+		nf->state = BV_FLOW_SYNCED;
+		bv_lexer_init(&nf->lx, &sc->gpol);
+		nf->lx_seg = nf->lx;
+		nf->seg_seq = seq;
+		bpf_map_delete_elem(&bv_half, key);
+		if (bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY) == 0)
+			bv_count(BV_ST_FLOW_NEW);
+		f = bpf_map_lookup_elem(&bv_flows, key);
+	} else if (h && !f) {
+		/* data of a half-open connection after a gap (its first
+		 * segment missing): inline the sender retransmits it; a copy
+		 * never sees it, so the connection is lost until a new SYN */
+		bv_count(BV_ST_OUT_OF_ORDER);
+		if (bv_mode != BV_MODE_INLINE)
+			bpf_map_delete_elem(&bv_half, key);
+		return bv_verdict(XDP_DROP);
+	}
 
 	/* Body bytes need no scanning: an in-order segment wholly inside the
 	 * current request's body, or a retransmission of body bytes, passes
@@ -479,24 +505,14 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	if (!f) {
 		/*
 		 * Data of a connection whose start we did not see (attached
-		 * mid-connection, or its state evicted by a flood): where a
-		 * request begins cannot be known. Even a segment that starts
-		 * with a method may be body bytes chosen by the sender to
-		 * swallow the next request, another client's behind a proxy.
-		 * Nothing of it passes until a new SYN; inline the client gets
-		 * a RST so it reconnects at once.
+		 * mid-connection, or its state evicted): where a request
+		 * begins cannot be known. Even a segment that starts with a
+		 * method may be body bytes chosen by the sender to swallow the
+		 * next request, another client's behind a proxy. Nothing of it
+		 * passes until a new SYN; inline the client gets a RST so it
+		 * reconnects at once. No state is made for it: a flood of such
+		 * segments must not evict live connections either.
 		 */
-		struct bv_flow *nf = &sc->nf;
-
-		__builtin_memset(nf, 0, sizeof(*nf));
-		bv_lexer_init(&nf->lx, &sc->gpol);
-		nf->lx.st = LX_DROPALL;
-		nf->lx.flags = 0;
-		nf->next_seq = seq + plen;
-		nf->seg_seq = seq;
-		nf->state = BV_FLOW_DESYNC;
-		nf->lx_seg = nf->lx;
-		bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY);
 		bv_count(BV_ST_FLOW_UNKNOWN);
 		return bv_lost(ctx, p, key);
 	}
@@ -505,7 +521,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		return bv_lost(ctx, p, key);
 	}
 
-	if (fresh || seq == f->next_seq) {
+	if (seq == f->next_seq) {
 		sc->lx = f->lx;
 	} else if (seq == f->seg_seq && seq + plen >= f->next_seq) {
 		/* the last segment again (maybe with more data): replay it */
@@ -617,7 +633,6 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		l4acc += sc->csum;
 	}
 
-	act = 0;
 	if (bv_mode != BV_MODE_INLINE) {
 		__u8 class = bv_class_of(&sc->lx);
 		int dscp;
@@ -632,7 +647,6 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	bv_l4_fix(ctx, p, l4acc);
 	if ((sc->lx.sig & BV_SIG_BEACON) && bv_class_of(&sc->lx) != BV_CLASS_DROPPED)
 		bv_set_meta(ctx, bv_class_of(&sc->lx), &sc->lx);
-	(void)act;
 	return bv_keep();
 
 keep_noscan:

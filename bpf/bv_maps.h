@@ -75,6 +75,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_flows SEC(".maps");
 
+/*
+ * Connections that sent a SYN and no data yet: the sequence number of their
+ * first data byte. Kept apart from bv_flows because anyone can send SYNs
+ * from spoofed addresses without a handshake: a SYN flood churns this table
+ * only, and can never evict the state of a connection that carries requests.
+ * The first data segment at that sequence number moves the connection to
+ * bv_flows. Sized by userspace with bv_flows (a quarter of it); not pinned:
+ * a restart forgets only handshakes in flight.
+ */
+#ifndef BV_MAX_HALF
+#define BV_MAX_HALF (BV_MAX_FLOWS / 4)
+#endif
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BV_MAX_HALF);
+	__type(key, struct bv_flow_key);
+	__type(value, __u32);
+} bv_half SEC(".maps");
+
 /* Key of the event hashes, set and rotated by the daemon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

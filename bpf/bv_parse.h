@@ -20,6 +20,11 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 #define BV_MAX_VLANS 2
+/* TCP flags: byte 13 of the TCP header */
+#define BV_TCP_FLAGS_OFF 13
+#define BV_TCP_RST 0x04
+#define BV_TCP_SYN 0x02
+#define BV_TCP_ACK 0x10
 #define BV_MAX_EXTHDRS 6
 
 enum bv_parse_result {

@@ -13,7 +13,7 @@
 #include "bv_addr.h"
 #include "bv_http.h"
 
-#define BV_PROXY1_MAX 107  /* longest v1 line, CRLF included (the spec's) */
+#define BV_PROXY1_MAX 107  /* longest v1 line, CRLF included (PROXY protocol) */
 #define BV_PROXY1_SRC 11   /* "PROXY TCP4 " */
 #define BV_PROXY1_ADDR 64  /* longest source we read (IPv6 text: 45) */
 

@@ -147,7 +147,7 @@ enum bv_stat {
 	BV_ST_TEXT_MASKED,        /* addresses masked in text headers / PROXY */
 	BV_ST_IDS_REPLACED,       /* visitor identifiers replaced */
 	BV_ST_REQUESTS,           /* HTTP requests seen on beacon ports */
-	BV_ST_FLOW_NEW,           /* flow state created */
+	BV_ST_FLOW_NEW,           /* flow state created (a connection's first data) */
 	BV_ST_FLOW_UNKNOWN,       /* mid-request data without state: dropped */
 	BV_ST_OUT_OF_ORDER,       /* segment after a gap: dropped */
 	BV_ST_RETRANSMIT,         /* old data seen again */
@@ -155,6 +155,7 @@ enum bv_stat {
 	BV_ST_PROXY_V1,
 	BV_ST_PROXY_V2,
 	BV_ST_EVENTS_LOST,        /* ring buffer full: event not sent */
+	BV_ST_HALF_OPEN,          /* SYNs: connections tracked half-open (bv_half) */
 	BV_ST_MAX,
 };
 

@@ -16,7 +16,7 @@ int harness_open(struct bv_harness *h, enum bv_mode mode)
 	char err[4096];
 
 	memset(h, 0, sizeof(*h));
-	h->prog_fd = h->stats_fd = h->flows_fd = -1;
+	h->prog_fd = h->stats_fd = h->flows_fd = h->half_fd = -1;
 	bv_config_defaults(&h->cfg);
 	h->skel = bv_open_and_load(&o, err, sizeof(err));
 	if (!h->skel) {
@@ -28,6 +28,7 @@ int harness_open(struct bv_harness *h, enum bv_mode mode)
 	bv_map_fds_get(h->skel, &h->fds);
 	h->stats_fd = bpf_map__fd(h->skel->maps.bv_stats);
 	h->flows_fd = bpf_map__fd(h->skel->maps.bv_flows);
+	h->half_fd = bpf_map__fd(h->skel->maps.bv_half);
 	if (harness_apply(h)) {
 		harness_close(h);
 		return -1;
@@ -55,7 +56,7 @@ void harness_close(struct bv_harness *h)
 	beaconveil_bpf__destroy(h->skel);
 	bv_config_free(&h->cfg);
 	memset(h, 0, sizeof(*h));
-	h->prog_fd = h->stats_fd = h->flows_fd = -1;
+	h->prog_fd = h->stats_fd = h->flows_fd = h->half_fd = -1;
 }
 
 #define HARNESS_BUF (256 * 1024) /* > any frame test_run returns */
@@ -135,20 +136,28 @@ __u64 harness_stat(struct bv_harness *h, int idx)
 	return sum;
 }
 
-void harness_clear_flows(struct bv_harness *h)
+/* Deletes every entry of a map keyed by struct bv_flow_key. */
+static void clear_map(int fd, size_t ksz)
 {
-	size_t ksz = bpf_map__key_size(h->skel->maps.bv_flows);
 	void *key = calloc(1, ksz);
 	unsigned guard = 0;
 
 	if (!key)
 		return;
 	/* Always take the first key: deleting invalidates any cursor. */
-	while (bpf_map_get_next_key(h->flows_fd, NULL, key) == 0) {
-		if (bpf_map_delete_elem(h->flows_fd, key) && ++guard > 16) {
+	while (bpf_map_get_next_key(fd, NULL, key) == 0) {
+		if (bpf_map_delete_elem(fd, key) && ++guard > 16) {
 			fprintf(stderr, "harness_clear_flows: %s\n", strerror(errno));
 			break;
 		}
 	}
 	free(key);
+}
+
+void harness_clear_flows(struct bv_harness *h)
+{
+	size_t ksz = bpf_map__key_size(h->skel->maps.bv_flows);
+
+	clear_map(h->flows_fd, ksz);
+	clear_map(h->half_fd, ksz);
 }

@@ -17,7 +17,7 @@ struct bv_harness {
 	struct beaconveil_bpf *skel;
 	int prog_fd;
 	struct bv_map_fds fds;
-	int stats_fd, flows_fd;
+	int stats_fd, flows_fd, half_fd; /* bv_stats, bv_flows, bv_half */
 	struct bv_config cfg;       /* what harness_apply() writes */
 	/* Set by harness_run(): XDP metadata the program put in front of
 	 * the frame (struct bv_meta when it tags), not part of the output. */
@@ -52,7 +52,7 @@ int  harness_run(struct bv_harness *h, const void *in, size_t len, void *out, si
 /* bv_stats[idx] summed over CPUs; 0 if it cannot be read (stderr). */
 __u64 harness_stat(struct bv_harness *h, int idx);
 
-/* Empties bv_flows (forget every connection). */
+/* Empties bv_flows and bv_half (forget every connection). */
 void harness_clear_flows(struct bv_harness *h);
 
 #endif /* BV_TESTS_HARNESS_H */

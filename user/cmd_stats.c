@@ -70,7 +70,7 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_TEXT_MASKED - BV_DEC_MAX] = "addresses masked in HTTP headers / PROXY",
 	[BV_ST_IDS_REPLACED - BV_DEC_MAX] = "visitor identifiers replaced",
 	[BV_ST_REQUESTS - BV_DEC_MAX] = "HTTP requests on beacon ports",
-	[BV_ST_FLOW_NEW - BV_DEC_MAX] = "flow state entries created",
+	[BV_ST_FLOW_NEW - BV_DEC_MAX] = "flow state entries created (first data of a connection)",
 	[BV_ST_FLOW_UNKNOWN - BV_DEC_MAX] = "mid-request segments without state: dropped",
 	[BV_ST_OUT_OF_ORDER - BV_DEC_MAX] = "segments after a gap: dropped",
 	[BV_ST_RETRANSMIT - BV_DEC_MAX] = "retransmitted segments",
@@ -78,6 +78,7 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_PROXY_V1 - BV_DEC_MAX] = "PROXY protocol v1 headers",
 	[BV_ST_PROXY_V2 - BV_DEC_MAX] = "PROXY protocol v2 headers",
 	[BV_ST_EVENTS_LOST - BV_DEC_MAX] = "events lost (ring buffer full)",
+	[BV_ST_HALF_OPEN - BV_DEC_MAX] = "connections opened (SYN), tracked half-open",
 };
 
 /* Opens DIR/bv_stats with a message naming the cause. */

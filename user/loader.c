@@ -325,7 +325,12 @@ static struct beaconveil_bpf *open_skel(const struct bv_load_opts *o, char *err,
 	}
 	s->rodata->bv_mode = (__u8)o->mode;
 	if (o->max_flows) {
+		/* half-open connections (bv_half) get a quarter as many */
+		__u32 half = o->max_flows / 4 < 1024 ? 1024 : o->max_flows / 4;
+
 		ret = bpf_map__set_max_entries(s->maps.bv_flows, o->max_flows);
+		if (!ret)
+			ret = bpf_map__set_max_entries(s->maps.bv_half, half);
 		if (ret) {
 			snprintf(err, errlen, "cannot size bv_flows to %u: %s", o->max_flows,
 				 strerror(-ret));
@@ -468,6 +473,7 @@ static const char *const stat_names[] = {
 	ST(PROXY_V1) = "proxy_v1",
 	ST(PROXY_V2) = "proxy_v2",
 	ST(EVENTS_LOST) = "events_lost",
+	ST(HALF_OPEN) = "half_open",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,

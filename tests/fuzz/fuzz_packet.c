@@ -630,6 +630,7 @@ static void flow_forget(int m, const struct fz_view *v)
 		return;
 	flow_key(v, &k);
 	bpf_map_delete_elem(H[m].flows_fd, &k);
+	bpf_map_delete_elem(H[m].half_fd, &k);
 }
 
 /* Feedback from the flow's scanner state after the input. */
