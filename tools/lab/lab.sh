@@ -24,16 +24,20 @@
 #   [lb] HAProxy on the site's address 198.19.80.80 / 2001:db8:80::80:
 #               :80 -> collector (XFF to nginx:80, /pp/ PROXY v2 to nginx:8080,
 #                      /pp1/ PROXY v1 to nginx:8081, /pp1h/ PROXY v1 to
-#                      the collector's HAProxy :8082, accept-proxy)
+#                      the collector's HAProxy :8082, accept-proxy;
+#                      /mbeacon, /mbeacon/<env> XFF to the mobile collector
+#                      :8083)
 #               :81 -> reference collector (same, no beaconveil)
 #               other paths -> the web site (the page Chromium loads)
 #     lb1 ======================= coll0  [coll] nginx :80 :8080 :8081,
 #      | tc mirred (both ways)         HAProxy :8082 (accept-proxy),
+#      |                               mobile collector :8083 (node),
 #      |                               beaconveil run -i coll0 (inline)
 #     mir0 ==== mir1 [mir] beaconveil run -i mir1 --mode mirror --egress cap0
 #                          cap0 ==== cap1: tcpdump -w mirror.pcap
 #     lb2 ======================= ref0   [ref] nginx :80 :8080 :8081,
-#                                       HAProxy :8082 (no beaconveil)
+#                                       HAProxy :8082, mobile collector
+#                                       :8083 (no beaconveil)
 #
 # Each daemon runs in its own mount namespace with a private bpffs at
 # /sys/fs/bpf and a private /run/beaconveil: two daemons, each "alone on its
@@ -42,7 +46,9 @@
 # Environment: BUILD (default build), LAB_PREFIX (namespace name prefix,
 # default bvl), LAB_STATE (state directory, default
 # /run/beaconveil-lab/$LAB_PREFIX), LAB_SERVER_TIMEOUT (HAProxy's timeout
-# server, default 4s), LAB_MIRROR=0 (no mirror path).
+# server, default 4s), LAB_MIRROR=0 (no mirror path). The mobile collector
+# (tools/lab/mbeacon-collector.js) needs node; without it the lab comes up
+# without one (tests/e2e_openkit.sh requires it).
 set -uo pipefail
 
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,9 +86,11 @@ LB_REF6=2001:db8:3::1
 REF4=198.18.3.2
 REF6=2001:db8:3::2
 # The collector's ports behind beaconveil: nginx X-Forwarded-For, PROXY v2,
-# PROXY v1; the collector's HAProxy (PROXY v1, accept-proxy). Every one
-# must be a beacon port of the daemons' config (check_config_ports).
-COLL_PORTS="80 8080 8081 8082"
+# PROXY v1; the collector's HAProxy (PROXY v1, accept-proxy); the mobile
+# beacon collector (X-Forwarded-For). Every one must be a beacon port of the
+# daemons' config (check_config_ports).
+COLL_PORTS="80 8080 8081 8082 8083"
+MBEACON_PORT=8083
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() {
@@ -195,8 +203,8 @@ cmd_down() {
 	# Processes first (the lab's own, by recorded pid), daemons with SIGTERM
 	# so they detach cleanly.
 	if [ -d "$STATE/pids" ]; then
-		for name in chromium tcpdump tcpdump-wire bv-mirror bv-inline haproxy \
-			haproxy-coll haproxy-ref nginx-coll nginx-ref; do
+		for name in chromium openkit tcpdump tcpdump-wire bv-mirror bv-inline haproxy \
+			haproxy-coll haproxy-ref nginx-coll nginx-ref mbeacon-coll mbeacon-ref; do
 			stop "$name"
 		done
 		for p in "$STATE"/pids/*; do
@@ -357,6 +365,22 @@ cmd_up() {
 		start "haproxy-$inst" "$inst" "$STATE/haproxy-$inst.log" haproxy -db -f "$STATE/haproxy-$inst.cfg"
 	done
 
+	# --- the mobile beacon collector, in both -----------------------------------
+	# (tools/lab/mbeacon-collector.js: answers OpenKit's status requests,
+	# logs every request byte for byte to mbeacon-coll.log / -ref.log)
+	local mb=()
+	if command -v node >/dev/null 2>&1; then
+		for inst in coll ref; do
+			if [ "$inst" = coll ]; then a4=$COLL4 a6=$COLL6; else a4=$REF4 a6=$REF6; fi
+			: >"$STATE/mbeacon-$inst.log"
+			start "mbeacon-$inst" "$inst" "$STATE/mbeacon-$inst.out" node "$LAB_SRC/mbeacon-collector.js" \
+				--log "$STATE/mbeacon-$inst.log" --listen "$a4:$MBEACON_PORT" --listen "[$a6]:$MBEACON_PORT"
+			mb+=("mbeacon-$inst")
+		done
+	else
+		log "no node: the mobile beacon collector (/mbeacon, port $MBEACON_PORT) is not started"
+	fi
+
 	# --- HAProxy ---------------------------------------------------------------
 	render "$LAB_SRC/haproxy.cfg.in" "$STATE/haproxy.cfg" SERVER_TIMEOUT="$SERVER_TIMEOUT" \
 		VIP4="$VIP4" VIP6="$VIP6"
@@ -419,7 +443,11 @@ cmd_up() {
 		until_ok 10 listening "$n" 8082 ||
 			die "the HAProxy in $(ns "$n") does not listen on 8082 (see $STATE/haproxy-$n.log)"
 	done
-	for d in nginx-coll nginx-ref haproxy haproxy-coll haproxy-ref bv-inline tcpdump-wire \
+	for n in "${mb[@]}"; do
+		until_ok 10 listening "${n#mbeacon-}" "$MBEACON_PORT" ||
+			die "the mobile collector in $(ns "${n#mbeacon-}") does not listen on $MBEACON_PORT (see $STATE/$n.out)"
+	done
+	for d in nginx-coll nginx-ref haproxy haproxy-coll haproxy-ref bv-inline tcpdump-wire "${mb[@]}" \
 		$([ "$MIRROR" = 1 ] && echo bv-mirror tcpdump); do
 		alive "$(pidof_lab "$d")" || die "$d is not running (log in $STATE)"
 	done
@@ -432,7 +460,8 @@ cmd_status() {
 	for n in "${NODES[@]}"; do
 		if [ -e "/run/netns/$(ns "$n")" ]; then echo "namespace $(ns "$n"): present"; else echo "namespace $(ns "$n"): absent"; fi
 	done
-	for name in nginx-coll nginx-ref haproxy haproxy-coll haproxy-ref bv-inline bv-mirror tcpdump tcpdump-wire; do
+	for name in nginx-coll nginx-ref haproxy haproxy-coll haproxy-ref mbeacon-coll mbeacon-ref \
+		bv-inline bv-mirror tcpdump tcpdump-wire; do
 		local pid
 		pid=$(pidof_lab "$name")
 		if alive "$pid"; then echo "$name: running, pid $pid"; else echo "$name: not running"; fi
@@ -476,6 +505,7 @@ COLL6=$COLL6
 REF4=$REF4
 REF6=$REF6
 COLL_PORTS="$COLL_PORTS"
+MBEACON_PORT=$MBEACON_PORT
 EOF
 }
 
