@@ -27,6 +27,8 @@
 #   c  crash_reports = off: the crash event's bytes all '&' (no et=50, no
 #      reason or stack trace anywhere), every other event as sent and the
 #      body still a form a collector parses; identifiers kept
+#   c2 the same with a 3 KB stack trace: the body spans three segments
+#      (HAProxy sends a short beacon's head and body in one)
 #   d  [app:APPID] collection_level = off (drop_action = reset): no POST
 #      reaches the collector; decision dropped_level_off for every request
 #      on the wire
@@ -86,6 +88,8 @@ MPORT=8083                     # the mobile collector (lab.sh MBEACON_PORT)
 CLIENT=$ROOT/tools/lab/openkit-client.js
 CHECK=$ROOT/tests/lib/openkit_check.js
 CLIENT_TIMEOUT=30              # one OpenKit run, at most (its own --timeout)
+# A stack trace long enough for the beacon to span segments (case c2).
+LONG_STACK=$(for i in $(seq 1 60); do printf 'at com.example.shop.Checkout.pay%02d(Checkout.java:%d)\n' "$i" $((100 + i)); done)
 
 NBAD=0
 fail() { # fatal: nothing after it could be checked
@@ -250,6 +254,7 @@ bv_both policy delete --app "$APP" || bad "policy delete --app $APP"
 # c: no crash reports (global).
 bv_both policy set crash_reports off || bad "policy set crash_reports off"
 openkit c 80 /mbeacon
+openkit c2 80 /mbeacon --crash-stack "$LONG_STACK"
 bv_both policy set crash_reports on || bad "policy set crash_reports on"
 # d: the application's collection level is off; reset, so that OpenKit's
 # retries do not wait for HAProxy's timeout each.
@@ -271,7 +276,7 @@ curl_mobile f 80 gz "${POSTH[@]}" -H 'Content-Encoding: gzip' --data-binary @"$T
 curl_mobile fr 81 gzref "${POSTH[@]}" -H 'Content-Encoding: gzip' --data-binary @"$TMP/body.gz"
 curl_mobile g 80 chunked "${POSTH[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/body.txt"
 curl_mobile gr 81 chunkedref "${POSTH[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/body.txt"
-ok "cases sent: r (reference), a (defaults), b (performance), c (no crashes), d (off), e (client dl=1 cl=1), f (gzip), g (chunked)"
+ok "cases sent: r (reference), a (defaults), b (performance), c and c2 (no crashes; c2 long), d (off), e (client dl=1 cl=1), f (gzip), g (chunked)"
 
 sleep 0.3
 kill -INT "$CPID" 2>/dev/null
@@ -412,7 +417,7 @@ records() {
 client_rc() { cat "$TMP/$1.rc" 2>/dev/null; }
 posts() { jq -r 'select(.method == "POST") | .body' "$TMP/$1.sent" 2>/dev/null; }
 
-for c in r a b c d e f fr g gr; do slices "$c"; done
+for c in r a b c c2 d e f fr g gr; do slices "$c"; done
 
 # --- r: the reference collector: the control --------------------------------------
 [ "$(client_rc r)" = 0 ] && ok "case r: OpenKit initialised and sent its session" ||
@@ -425,7 +430,7 @@ done
 [ "$(posts r | grep -c .)" -ge 1 ] && ok "case r: OpenKit sent $(posts r | grep -c .) beacon POST(s) with vi=$DEVID, na=$USER_TAG_ENC, ip=$CLIENT_IP, et=50 (the reference collector got them)"
 
 # --- every OpenKit case: its body on the wire is what the client sent -------------
-for c in a b c e; do
+for c in a b c c2 e; do
 	[ "$(client_rc "$c")" = 0 ] || bad "case $c: OpenKit exit $(client_rc "$c") (0: initialised, all sent): $(head -c 300 "$TMP/$c.err")"
 	n=0
 	while IFS= read -r body; do
@@ -470,6 +475,16 @@ want_decision c "$DEC_PASS" "$(nrec c)"
 want_counter c "$CTR_CRASH" '>=1'
 want_counter c "$CTR_USER" =0
 want_counter c "$CTR_IDS" =0
+# c2: the long crash, its body over several segments.
+nseg=$(awk -F'\t' -v a="$(cut -d' ' -f1 "$TMP/c2.win")" -v b="$(cut -d' ' -f2 "$TMP/c2.win")" \
+	'$1 >= a && $1 <= b' "$TMP/wire.tsv" | wc -l)
+note "case c2: $(posts c2 | head -1 | tr -d "\n" | wc -c) bytes of body; HAProxy sent the collector $nseg segments in this case"
+read -r _ _ l0 l1 _ _ <<<"$(win c2)"
+run_check "case c2 (crash_reports off, long crash)" compare --case c2 --sent "$TMP/c2.sent" --got "$MLOG" --from "$l0" --to "$l1" \
+	--ip mask --ids keep --na keep --crash erase
+forbidden c2 "Checkout.java" "et=50" "$CRASH_REASON_ENC" "Checkout.java" "Checkout.pay" "NullPointer" "ip=$CLIENT_IP"
+want_decision c2 "$DEC_PASS" "$(nrec c2)"
+want_counter c2 "$CTR_CRASH" '>=1'
 
 # --- d: off (override of APPID) ----------------------------------------------------------
 rc=$(client_rc d)
