@@ -38,6 +38,11 @@ include $(wildcard mk/*.mk)
 .PHONY: all deps check test demo bench clean
 all: $(BUILD)/beaconveil $(TEST_BINS) $(EXTRA_BINS)
 
+# The build tree. Phony (its recipe runs every time; as an order-only
+# prerequisite it never makes anything rebuild): build/ may exist without
+# obj/ and tests/, e.g. when tools/deps/npm.sh (make deps) has installed the
+# lab's npm packages into build/lab/ before the first build.
+.PHONY: $(BUILD)
 $(BUILD):
 	@mkdir -p $(BUILD)/obj/tests $(BUILD)/tests
 
