@@ -35,6 +35,8 @@
 #   e  the client itself at performance / opt-out crashes (dl=1, cl=1),
 #      defaults: OpenKit sends a random device id, no et=60, no crash;
 #      beaconveil replaces vi=/sn= (the effective level is the stricter one)
+#   h  defaults, an IPv6 client address in createSession: ip= masked to /48
+#      as it travels (%3A for ':'), same length
 #   f  a gzip body (Content-Encoding: gzip, curl): unreadable_body = drop
 #      (the default): nothing reaches the collector
 #   g  a chunked mobile body (curl): the same
@@ -82,6 +84,8 @@ DEVID=4282691011098906
 USER_TAG=jane.doe@example.com
 USER_TAG_ENC=jane.doe%40example.com
 CLIENT_IP=203.0.113.57         # createSession(): ip= in the body
+CLIENT_IP6=2001:db8:1:0:a3f1:7c2e:9d4b:1157  # (case h; OpenKit sends ':' as %3A)
+CLIENT_IP6_TAIL=7c2e%3A9d4b%3A1157           # what must not reach the collector
 CRASH_REASON_ENC=reason%20text
 CRASH_STACK_PART=Baz.java
 MPORT=8083                     # the mobile collector (lab.sh MBEACON_PORT)
@@ -265,6 +269,8 @@ bv_both policy delete --app "$APP" || bad "policy delete --app $APP"
 bv_both policy set drop_action drop || bad "policy set drop_action drop"
 # e: the client itself at performance, opt-out crashes; defaults.
 openkit e 80 /mbeacon/labenv --dl 1 --cl 1
+# h: an IPv6 client address in the body.
+openkit h 80 /mbeacon --ip "$CLIENT_IP6"
 # f, g: bodies beaconveil cannot read (unreadable_body = drop, the default):
 # case a's body gzipped, and sent chunked; each also to the reference.
 abody=$(jq -r 'select(.method == "POST") | .body' "$TMP/a.sent" | head -1)
@@ -276,7 +282,7 @@ curl_mobile f 80 gz "${POSTH[@]}" -H 'Content-Encoding: gzip' --data-binary @"$T
 curl_mobile fr 81 gzref "${POSTH[@]}" -H 'Content-Encoding: gzip' --data-binary @"$TMP/body.gz"
 curl_mobile g 80 chunked "${POSTH[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/body.txt"
 curl_mobile gr 81 chunkedref "${POSTH[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/body.txt"
-ok "cases sent: r (reference), a (defaults), b (performance), c and c2 (no crashes; c2 long), d (off), e (client dl=1 cl=1), f (gzip), g (chunked)"
+ok "cases sent: r (reference), a (defaults), b (performance), c and c2 (no crashes; c2 long), d (off), e (client dl=1 cl=1), h (IPv6 ip=), f (gzip), g (chunked)"
 
 sleep 0.3
 kill -INT "$CPID" 2>/dev/null
@@ -399,10 +405,11 @@ wire_requests() {
 		-Y "http.request && tcp.dstport == $MPORT && frame.time_epoch >= $t0 && frame.time_epoch <= $t1" \
 		-T fields -e tcp.stream -e http.request.uri 2>/dev/null | sort -u | grep -c .
 }
-# xff C — the X-Forwarded-For values the collector got in case C.
-xff() {
+# hdr C NAME — the values of header NAME (lower case) the collector got in
+# case C.
+hdr() {
 	records "$1" |
-		jq -r '.headers as $h | range(0; $h | length; 2) | select($h[.] | ascii_downcase == "x-forwarded-for") | $h[. + 1]'
+		jq -r --arg n "$2" '.headers as $h | range(0; $h | length; 2) | select($h[.] | ascii_downcase == $n) | $h[. + 1]'
 }
 # records C [ref] — the collector's (or the reference's) log lines of case C.
 records() {
@@ -417,7 +424,7 @@ records() {
 client_rc() { cat "$TMP/$1.rc" 2>/dev/null; }
 posts() { jq -r 'select(.method == "POST") | .body' "$TMP/$1.sent" 2>/dev/null; }
 
-for c in r a b c c2 d e f fr g gr; do slices "$c"; done
+for c in r a b c c2 d e h f fr g gr; do slices "$c"; done
 
 # --- r: the reference collector: the control --------------------------------------
 [ "$(client_rc r)" = 0 ] && ok "case r: OpenKit initialised and sent its session" ||
@@ -430,7 +437,7 @@ done
 [ "$(posts r | grep -c .)" -ge 1 ] && ok "case r: OpenKit sent $(posts r | grep -c .) beacon POST(s) with vi=$DEVID, na=$USER_TAG_ENC, ip=$CLIENT_IP, et=50 (the reference collector got them)"
 
 # --- every OpenKit case: its body on the wire is what the client sent -------------
-for c in a b c c2 e; do
+for c in a b c c2 e h; do
 	[ "$(client_rc "$c")" = 0 ] || bad "case $c: OpenKit exit $(client_rc "$c") (0: initialised, all sent): $(head -c 300 "$TMP/$c.err")"
 	n=0
 	while IFS= read -r body; do
@@ -445,9 +452,11 @@ read -r _ _ l0 l1 _ _ <<<"$(win a)"
 run_check "case a (defaults)" compare --case a --sent "$TMP/a.sent" --got "$MLOG" --from "$l0" --to "$l1" \
 	--ip mask --ids keep --na keep --crash keep
 forbidden a "ip=$CLIENT_IP" "ip=$CLIENT_IP"
-x=$(xff a | sort -u | tr '\n' ' ')
-case $x in "198.18.1.0 ") ok "case a: X-Forwarded-For at the collector: 198.18.1.0 (masked)" ;;
-*) bad "case a: X-Forwarded-For at the collector: '$x', expected the masked 198.18.1.0" ;; esac
+for h in x-forwarded-for x-client-ip; do
+	x=$(hdr a "$h" | sort -u | tr '\n' ' ')
+	case $x in "198.18.1.0 ") ok "case a: $h at the collector: 198.18.1.0 (masked)" ;;
+	*) bad "case a: $h at the collector: '$x', expected the masked 198.18.1.0" ;; esac
+done
 want_decision a "$DEC_PASS" "$(nrec a)"
 want_counter a "$CTR_CRASH" =0
 want_counter a "$CTR_USER" =0
@@ -462,6 +471,11 @@ snn=()
 [ "${#bsn}" -ge 6 ] && snn=("sn=$bsn") # the random session number: long enough to search for
 forbidden b "na=$USER_TAG_ENC" "$USER_TAG_ENC" "$USER_TAG" "jane.doe" "$DEVID" "ip=$CLIENT_IP" "${snn[@]}"
 want_decision b "$DEC_ANON" "$(nrec b)"
+# (not asserted: MASKING.md keeps the si= session part) the session number
+# in the query beside the replaced one in the body.
+read -r qsn bsn2 <<<"$(records b | jq -r 'select(.method == "POST") | [(.url | capture("si=[^_&]*_(?<s>[^&]*)").s), (.body | capture("(^|&)sn=(?<s>[^&]*)").s)] | join(" ")' | head -1)"
+[ -n "${qsn:-}" ] && [ "$qsn" != "${bsn2:-}" ] &&
+	note "case b: the collector got sn=$bsn2 in the body but the client's session number $qsn in the query (si=..._$qsn)"
 want_counter b "$CTR_USER" '>=1'
 want_counter b "$CTR_IDS" '>=1'
 want_counter b "$CTR_CRASH" =0
@@ -526,6 +540,13 @@ fi
 want_counter e "$CTR_IDS" '>=1'
 want_counter e "$CTR_CRASH" =0
 want_counter e "$CTR_USER" =0
+
+# --- h: an IPv6 ip= -------------------------------------------------------------------------
+read -r _ _ l0 l1 _ _ <<<"$(win h)"
+run_check "case h (IPv6 ip=)" compare --case h --sent "$TMP/h.sent" --got "$MLOG" --from "$l0" --to "$l1" \
+	--ip mask --ids keep --na keep --crash keep
+forbidden h "$CLIENT_IP6_TAIL" "$CLIENT_IP6_TAIL" "a3f1" "$CLIENT_IP6"
+want_decision h "$DEC_PASS" "$(nrec h)"
 
 # --- f, g: unreadable bodies -----------------------------------------------------------------
 for c in f:gz:gzip g:chunked:chunked; do
