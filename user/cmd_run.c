@@ -408,6 +408,7 @@ static int check_pins(struct daemon *d, const struct beaconveil_bpf *ref, __u32 
 {
 	const struct iface *adopt = NULL;
 	char path[256], why[200];
+	unsigned present = bv_pins_present();
 
 	*flows_max = 0;
 	for (int i = 0; i < d->nifs; i++)
@@ -441,6 +442,10 @@ static int check_pins(struct daemon *d, const struct beaconveil_bpf *ref, __u32 
 				logf_("%s was missing: pinned it again from the program on %s",
 				      path, adopt->name);
 				close(mfd);
+			} else if (present) {
+				/* e.g. bv_ifdec under the pins of an older version */
+				logf_("%s was not pinned next to the other maps (new in this "
+				      "version, or removed by hand): it starts empty", path);
 			}
 			continue;
 		}
@@ -620,6 +625,8 @@ static struct bv_metrics *start_metrics(struct daemon *d, const char *addr, char
 {
 	struct bv_metrics_src src = {
 		.stats_fd = d->pins.stats,
+		.ifdec_fd = d->pins.ifdec,
+		.events_fd = d->pins.events,
 		.mode = mode_name(d->mode),
 		.ifaces = d->ifnames,
 		.nifaces = d->nifs,
