@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/statfs.h>
 #include <linux/bpf.h>
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 
 #include "bv_abi.h"
@@ -23,6 +21,7 @@
 #include "kcounts.h"
 #include "loader.h"
 #include "metrics.h"
+#include "pins.h"
 
 #define PFX "beaconveil stats: "
 #define FETCH_TIMEOUT_MS 2000
@@ -90,7 +89,6 @@ static int open_stats(const char *dir, char *err, size_t errlen)
 	char path[512];
 	struct bpf_map_info info;
 	__u32 ilen = sizeof(info);
-	struct statfs st;
 	int fd, e;
 
 	snprintf(path, sizeof(path), "%s/bv_stats", dir);
@@ -98,11 +96,8 @@ static int open_stats(const char *dir, char *err, size_t errlen)
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT) {
-			if (!strcmp(dir, BV_PIN_DIR) &&
-			    (statfs(BV_PIN_ROOT, &st) || st.f_type != BPF_FS_MAGIC))
-				snprintf(err, errlen,
-					 "no bpffs mounted at " BV_PIN_ROOT ", so no pinned maps: "
-					 "is beaconveil run running or was it ever started?");
+			if (!strcmp(dir, BV_PIN_DIR))
+				bv_pin_missing_error(path, err, errlen);
 			else
 				snprintf(err, errlen,
 					 "no pinned maps (%s does not exist): is beaconveil run "
