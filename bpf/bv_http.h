@@ -75,6 +75,28 @@ static __always_inline void bv_count(__u32 idx)
 		*v += 1;
 }
 
+/* bv_ifdec[ifindex].dec[d] += 1. The overflow key is made before any
+ * interface's, so it always has room when the map fills up. */
+BV_GLOBAL int bv_count_ifdec(__u32 ifindex, __u32 d)
+{
+	struct bv_ifdec zero = {}, *v;
+	__u32 other = BV_IFDEC_OVERFLOW;
+
+	v = bpf_map_lookup_elem(&bv_ifdec, &ifindex);
+	if (!v) {
+		bpf_map_update_elem(&bv_ifdec, &other, &zero, BPF_NOEXIST);
+		bpf_map_update_elem(&bv_ifdec, &ifindex, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&bv_ifdec, &ifindex);
+		if (!v)
+			v = bpf_map_lookup_elem(&bv_ifdec, &other);
+		if (!v)
+			return 0;
+	}
+	if (d < BV_DEC_MAX) /* checked here, at the access, for the verifier */
+		v->dec[d] += 1;
+	return 0;
+}
+
 static __always_inline char bv_lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
@@ -369,6 +391,7 @@ static __always_inline void bv_set_decision(struct bv_scratch *sc, __u32 pos, __
 	lx->decision = d;
 	if (pos >= sc->live_from) {
 		bv_count(d);
+		bv_count_ifdec(sc->ifindex, d);
 		bv_emit_event(sc);
 	}
 	if (bv_decision_drops(d)) {

@@ -161,4 +161,14 @@ struct {
 	__type(value, struct bv_scratch);
 } bv_scratch SEC(".maps");
 
+/* Decisions per ingress interface, pinned so that per-interface figures
+ * survive daemon restarts as bv_stats does (include/bv_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BV_IFDEC_MAX);
+	__type(key, __u32);
+	__type(value, struct bv_ifdec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_ifdec SEC(".maps");
+
 #endif /* BV_MAPS_H */

@@ -130,6 +130,18 @@ enum bv_decision {
 	BV_DEC_MAX,
 };
 
+/*
+ * bv_ifdec[ingress ifindex]: beacon decisions of one interface, per CPU,
+ * counted where bv_stats counts them. Key 0 (no interface has it) is made
+ * first and takes the decisions of interfaces that find the map full, so
+ * the rows always add up to bv_stats' decisions.
+ */
+#define BV_IFDEC_MAX      256   /* entries, key 0 included */
+#define BV_IFDEC_OVERFLOW 0
+struct bv_ifdec {
+	__u64 dec[BV_DEC_MAX];  /* enum bv_decision */
+};
+
 /* Per-packet and internal counters (bv_stats, per-CPU u64), after decisions. */
 enum bv_stat {
 	BV_ST_PKTS = BV_DEC_MAX,  /* every packet the program saw */
