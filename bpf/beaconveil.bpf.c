@@ -329,7 +329,8 @@ BV_GLOBAL int bv_spans_apply(struct bv_scratch *sc)
 	dec = lx->decision;
 	if (dec == BV_UNDECIDED && sc->known_dec != BV_UNDECIDED)
 		dec = sc->known_dec;
-	rep = bv_replace_now(lx, dec);
+	/* a mobile body's identifiers go by its effective level */
+	rep = (lx->mb & BV_MB_BODY) ? bv_mobile_replace(lx) : bv_replace_now(lx, dec);
 	/* an identifier cut by the segment end keeps this choice */
 	if (lx->id_mode == ID_OPEN)
 		lx->id_mode = rep ? ID_REPLACE : ID_KEEP;
@@ -351,8 +352,14 @@ BV_GLOBAL int bv_spans_apply(struct bv_scratch *sc)
 			if (!bv_span_replace(sc, s, bv_seed(sc), from))
 				break;
 		}
-		if (sc->live_from < sc->len)
+		if (sc->live_from < sc->len) {
 			bv_count(BV_ST_IDS_REPLACED);
+			/* once per identifier: its first span */
+			if (sc->spans[s].id_off == 0 && sc->spans[s].kind == SPAN_MOBILE_ID)
+				bv_count(BV_ST_MOBILE_IDS);
+			else if (sc->spans[s].id_off == 0 && sc->spans[s].kind == SPAN_USER_TAG)
+				bv_count(BV_ST_USER_TAG_REMOVED);
+		}
 	}
 	return 0;
 }

@@ -50,13 +50,21 @@ enum bv_lex_state {
 	LX_CHUNK_DATA,    /* chunked body: body_left bytes of one chunk */
 	LX_CHUNK_CRLF,    /* chunked body: the line end after a chunk */
 	LX_CHUNK_TRAILER, /* chunked body: trailer lines to the empty one */
+	LX_MBODY,     /* a mobile beacon's form body (bv_mbody_char) */
 };
 
 enum bv_hdr_kind {
-	H_OTHER = 0, H_DNT, H_GPC, H_HOST, H_COOKIE, H_IPLIST, H_FWD, H_CLEN, H_TE,
+	H_OTHER = 0, H_DNT, H_GPC, H_HOST, H_COOKIE, H_IPLIST, H_FWD, H_CLEN, H_TE, H_CENC,
+	/* parameters of a mobile beacon's body, in lx->hdr while it is read */
+	H_MB_SKIP, H_MB_IP, H_MB_VI, H_MB_SN, H_MB_DL, H_MB_CL, H_MB_ET, H_MB_NA,
 };
 
-enum { Q_SKIP = 0, Q_ID, Q_APP, Q_SESS };
+enum { Q_SKIP = 0, Q_ID, Q_APP, Q_SESS, Q_TYPE, Q_MSI };
+enum { MB_KEY = 0, MB_VAL };       /* lx->sub in a mobile body */
+enum { SPAN_WEB = 0, SPAN_MOBILE_ID, SPAN_USER_TAG }; /* bv_span.kind */
+#define BV_ET_IDENTIFY  60 /* OpenKit event types (et=) */
+#define BV_ET_CRASH     50
+#define BV_ET_EXCEPTION 42
 enum { C_OWS = 0, C_NAME, C_SKIP, C_RXV, C_DTPC, C_DIS, C_SESS };
 enum { F_NAME = 0, F_FOR, F_SKIP };
 /* lx->sub2 bits inside a Forwarded for= value (see bv_fwd_char) */
@@ -125,21 +133,21 @@ static __always_inline void bv_tok_add(struct bv_lexer *lx, char c)
 		lx->tok_len++;
 	} else {
 		lx->tok_len = BV_TOK_LEN - 1;
-		lx->flags |= 0x80; /* overflow: the token matches nothing */
+		lx->flags |= BV_LXF_TOKOVF; /* overflow: the token matches nothing */
 	}
 }
 
 static __always_inline void bv_tok_reset(struct bv_lexer *lx)
 {
 	lx->tok_len = 0;
-	lx->flags &= ~0x80;
+	lx->flags &= ~BV_LXF_TOKOVF;
 }
 
 /* tok == s (n bytes, literal). */
 #define TOK_IS(lx, s) bv_tok_is(lx, s, sizeof(s) - 1)
 static __always_inline int bv_tok_is(const struct bv_lexer *lx, const char *s, __u32 n)
 {
-	if (lx->tok_len != n || (lx->flags & 0x80))
+	if (lx->tok_len != n || (lx->flags & BV_LXF_TOKOVF))
 		return 0;
 #pragma unroll
 	for (__u32 i = 0; i < 20; i++) {
@@ -155,7 +163,7 @@ static __always_inline int bv_tok_is(const struct bv_lexer *lx, const char *s, _
 #define TOK_IS_SFX(lx, s) bv_tok_is_sfx(lx, s, sizeof(s) - 1)
 static __always_inline int bv_tok_is_sfx(const struct bv_lexer *lx, const char *s, __u32 n)
 {
-	if (lx->tok_len < n || (lx->flags & 0x80))
+	if (lx->tok_len < n || (lx->flags & BV_LXF_TOKOVF))
 		return 0;
 #pragma unroll
 	for (__u32 i = 0; i < 12; i++) {
@@ -205,7 +213,7 @@ BV_GLOBAL int bv_lookup_app(struct bv_lexer *lx, __u8 kind)
 
 	if (!lx)
 		return 0;
-	if (lx->tok_len == 0 || (lx->flags & 0x80) || (lx->sig & BV_SIG_APPPOL))
+	if (lx->tok_len == 0 || (lx->flags & BV_LXF_TOKOVF) || (lx->sig & BV_SIG_APPPOL))
 		return 0;
 	key.kind = kind;
 	key.len = lx->tok_len;
@@ -224,7 +232,7 @@ BV_GLOBAL int bv_lookup_app(struct bv_lexer *lx, __u8 kind)
 /* Remember the application id for events (as much as fits). */
 BV_GLOBAL int bv_note_app(struct bv_lexer *lx)
 {
-	if (!lx || (lx->flags & 0x80))
+	if (!lx || (lx->flags & BV_LXF_TOKOVF))
 		return 0;
 	for (__u32 i = 0; i < BV_EVENT_APP_LEN; i++)
 		lx->app[i] = i < lx->tok_len ? lx->tok[i] : 0;
@@ -257,7 +265,7 @@ BV_GLOBAL int bv_rule_match(const struct bv_lexer *lx, const struct bv_path_rule
 		return 0;
 	n = r->len;
 	plen = lx->tok_len;
-	if (n == 0 || n > BV_PATH_LEN || (lx->flags & 0x80) || plen >= BV_TOK_LEN)
+	if (n == 0 || n > BV_PATH_LEN || (lx->flags & BV_LXF_TOKOVF) || plen >= BV_TOK_LEN)
 		return 0;
 	if (r->kind == BV_PATH_SEG_PREFIX)
 		start = seg & (BV_TOK_LEN - 1);
@@ -418,7 +426,27 @@ BV_GLOBAL int bv_end_headers(struct bv_scratch *sc, __u32 pos)
 	bv_spans_apply(sc);
 	sc->nspans = 0;
 	sc->span_open = 0;
-	if (lx->sig & BV_SIG_CHUNKED) {
+	if ((lx->sig & (BV_SIG_BEACON | BV_SIG_MOBILE)) == (BV_SIG_BEACON | BV_SIG_MOBILE) &&
+	    pos >= sc->live_from) {
+		bv_count(BV_ST_MOBILE);
+		if (lx->sig & (BV_SIG_ENCODED | BV_SIG_CHUNKED))
+			bv_count(BV_ST_BODY_UNREADABLE);
+	}
+	if ((lx->sig & (BV_SIG_BEACON | BV_SIG_MOBILE)) == (BV_SIG_BEACON | BV_SIG_MOBILE) &&
+	    !(lx->sig & (BV_SIG_ENCODED | BV_SIG_CHUNKED)) && lx->body_left) {
+		/* a mobile agent's form body: read and rewritten as it streams */
+		lx->st = LX_MBODY;
+		lx->sub = MB_KEY;
+		lx->sub2 = 0;
+		lx->hdr = H_MB_SKIP;
+		lx->mb = BV_MB_BODY;
+		lx->mb_et = 0;
+		lx->mb_dl = 3;
+		lx->mb_cl = 3;
+		lx->id_mode = ID_NONE;
+		bv_tok_reset(lx);
+		__builtin_memset(&lx->ipm, 0, sizeof(lx->ipm));
+	} else if (lx->sig & BV_SIG_CHUNKED) {
 		lx->st = LX_CHUNK_SIZE;
 		lx->body_left = 0;
 		lx->sub = 0;
@@ -492,6 +520,14 @@ static __always_inline __u8 bv_span_mode(const struct bv_lexer *lx)
 	return bv_decide(&lx->pol, lx->sig) == BV_DEC_ANONYMIZED ? ID_REPLACE : 0;
 }
 
+/* What an identifier under way is, for the counters (SPAN_*). */
+static __always_inline __u8 bv_span_kind(const struct bv_lexer *lx)
+{
+	if (lx->mb & BV_MB_BODY)
+		return lx->hdr == H_MB_NA ? SPAN_USER_TAG : SPAN_MOBILE_ID;
+	return lx->st == LX_QVAL && lx->sub == Q_MSI ? SPAN_MOBILE_ID : SPAN_WEB;
+}
+
 /* One character of a visitor identifier at buf[pos]. */
 BV_GLOBAL int bv_id_char(struct bv_scratch *sc, __u32 pos)
 {
@@ -517,6 +553,7 @@ BV_GLOBAL int bv_id_char(struct bv_scratch *sc, __u32 pos)
 		sp->len = 1;
 		sp->id_off = lx->id_off;
 		sp->forced = bv_span_mode(lx);
+		sp->kind = bv_span_kind(lx);
 		sc->nspans = n + 1;
 		sc->span_open = 1;
 	} else {
@@ -537,7 +574,9 @@ static __always_inline void bv_id_end(struct bv_scratch *sc)
 
 /* ---- addresses in text ------------------------------------------------- */
 
-BV_GLOBAL int bv_ip_char(struct bv_scratch *sc, __u32 pos, char c)
+/* The masker's output for address character c (c itself when nothing is
+ * masked); c == 0: not an address character, the address ends. */
+BV_GLOBAL int bv_ip_out(struct bv_scratch *sc, __u32 pos, char c)
 {
 	struct bv_lexer *lx;
 	struct bv_ipm_cfg cfg;
@@ -548,15 +587,15 @@ BV_GLOBAL int bv_ip_char(struct bv_scratch *sc, __u32 pos, char c)
 	lx = &sc->lx;
 
 	if (lx->pol.ip_mask == BV_IPMASK_OFF)
-		return 0;
+		return c;
 	if (!bv_is_ipchar(c)) {
 		__builtin_memset(&lx->ipm, 0, sizeof(lx->ipm));
-		return 0;
+		return c;
 	}
 	cfg.keep4 = lx->pol.ipv4_prefix / 8;
 	cfg.keep6 = lx->pol.ipv6_prefix / 16;
 	cfg.public_only = lx->pol.ip_mask == BV_IPMASK_PUBLIC;
-	cfg.pad = ' ';
+	cfg.pad = lx->hdr == H_MB_IP ? '&' : ' '; /* a form body: empty parameters */
 	if (lx->hdr == H_FWD) {
 		/* RFC 7239 allows no space in an element, but empty pairs */
 		cfg.pad = ';';
@@ -576,8 +615,13 @@ BV_GLOBAL int bv_ip_char(struct bv_scratch *sc, __u32 pos, char c)
 		if (pos >= sc->live_from)
 			bv_count(BV_ST_TEXT_MASKED);
 	}
-	bv_put(sc, pos, out);
-	return 0;
+	return out;
+}
+
+/* One character of a client address in text at buf[pos], masked in place. */
+static __always_inline void bv_ip_char(struct bv_scratch *sc, __u32 pos, char c)
+{
+	bv_put(sc, pos, (char)bv_ip_out(sc, pos, c));
 }
 
 static __always_inline void bv_ip_reset(struct bv_lexer *lx)
@@ -600,6 +644,9 @@ BV_GLOBAL int bv_hdr_kind(const struct bv_lexer *lx)
 		return TOK_IS(lx, "cookie") ? H_COOKIE : H_OTHER;
 	case 7:
 		return TOK_IS(lx, "sec-gpc") ? H_GPC : H_OTHER;
+	case 11:
+		/* the mobile agents' and OpenKit's client address */
+		return TOK_IS(lx, "x-client-ip") ? H_IPLIST : H_OTHER;
 	case 9:
 		if (TOK_IS(lx, "x-real-ip"))
 			return H_IPLIST;
@@ -610,6 +657,8 @@ BV_GLOBAL int bv_hdr_kind(const struct bv_lexer *lx)
 		return TOK_IS(lx, "content-length") ? H_CLEN : H_OTHER;
 	case 15:
 		return TOK_IS(lx, "x-forwarded-for") ? H_IPLIST : H_OTHER;
+	case 16:
+		return TOK_IS(lx, "content-encoding") ? H_CENC : H_OTHER;
 	case 17:
 		return TOK_IS(lx, "transfer-encoding") ? H_TE : H_OTHER;
 	}
@@ -641,7 +690,7 @@ BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
 		/* "chunked" as the last coding frames the body; a request with
 		 * any other coding has no length we can follow (RFC 9112 6.3:
 		 * servers reject it): malformed */
-		if (lx->tok_len >= 7 && !(lx->flags & 0x80) &&
+		if (lx->tok_len >= 7 && !(lx->flags & BV_LXF_TOKOVF) &&
 		    lx->tok[(lx->tok_len - 7) & 63] == 'c' && lx->tok[(lx->tok_len - 6) & 63] == 'h' &&
 		    lx->tok[(lx->tok_len - 5) & 63] == 'u' && lx->tok[(lx->tok_len - 4) & 63] == 'n' &&
 		    lx->tok[(lx->tok_len - 3) & 63] == 'k' && lx->tok[(lx->tok_len - 2) & 63] == 'e' &&
@@ -654,6 +703,11 @@ BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
 		if (lx->sub == C_DIS && TOK_IS(lx, "true"))
 			lx->sig |= BV_SIG_DISABLED;
 		bv_id_end(sc);
+		break;
+	case H_CENC:
+		/* a body in a coding we do not decode cannot be read */
+		if (lx->tok_len && !TOK_IS(lx, "identity"))
+			lx->sig |= BV_SIG_ENCODED;
 		break;
 	}
 	bv_ip_reset(lx);
@@ -839,6 +893,252 @@ BV_GLOBAL int bv_fwd_char(struct bv_scratch *sc, __u32 pos, char c)
 	return 0;
 }
 
+/* ---- a mobile agent's body -----------------------------------------------
+ * OpenKit and the mobile agent POST a form body (text/plain, key=value&...):
+ * the device's basic data (vi= device id, dl= data collection level, cl=
+ * crash reporting level, sn= session number, ip= client address), then
+ * events, each starting with et= (1 action, 40 error, 42 exception, 50
+ * crash, 60 identify user with the user tag in na=). Read as it streams,
+ * rewritten in place keeping the length (docs/MASKING.md, "Mobile beacons").
+ */
+
+/* The effective level: the stricter of the operator's and the agent's dl=
+ * (once seen; an agent's "off" reads as performance: the head has passed). */
+static __always_inline __u8 bv_mobile_level(const struct bv_lexer *lx)
+{
+	__u8 op = lx->pol.collection_level, ag;
+
+	if (lx->mb_dl > 2)
+		return op;
+	ag = lx->mb_dl == 2 ? BV_LEVEL_USER_BEHAVIOR : BV_LEVEL_PERFORMANCE;
+	return ag > op ? ag : op;
+}
+
+/* Are a mobile body's identifiers (device id, session number, user tag)
+ * replaced? Below user behavior, or when the request is anonymized anyway. */
+static __always_inline int bv_mobile_replace(const struct bv_lexer *lx)
+{
+	return lx->decision == BV_DEC_ANONYMIZED || bv_mobile_level(lx) != BV_LEVEL_USER_BEHAVIOR;
+}
+
+/* Crashes may leave only if the operator allows them and the agent's cl=
+ * (when seen) is opt-in. */
+static __always_inline int bv_mobile_crash_ok(const struct bv_lexer *lx)
+{
+	return lx->pol.crash_reports && (lx->mb_cl > 2 || lx->mb_cl == 2);
+}
+
+struct bv_fill_ctx {
+	struct bv_scratch *sc;
+	__u32 from, to;
+};
+
+static long bv_fill_cb(__u64 i, void *vctx)
+{
+	struct bv_fill_ctx *x = vctx;
+	__u32 q = x->from + (__u32)i;
+
+	if (!x->sc || q >= x->to)
+		return 1;
+	bv_put(x->sc, q, '&');
+	return 0;
+}
+
+/* buf[from, to) of this segment becomes '&': empty form parameters, which
+ * form parsers skip (a bpf_loop: one verification for any length). */
+BV_GLOBAL int bv_fill_amp(struct bv_scratch *sc, __u32 from, __u32 to)
+{
+	struct bv_fill_ctx x = { .sc = sc, .from = from, .to = to };
+
+	if (!sc || from >= to || to > BV_SCRATCH_LEN)
+		return 0;
+	bpf_loop(to - from, bv_fill_cb, &x, 0);
+	return 0;
+}
+
+/* Where the current parameter starts in this segment's buf, or -1 when it
+ * started in an earlier segment (already gone). */
+static __always_inline int bv_param_pos(const struct bv_scratch *sc)
+{
+	__s32 off = (__s32)(sc->lx.param_seq - sc->seq0);
+
+	return off < 0 ? -1 : off;
+}
+
+/* The current parameter ends at buf[end] ('&', or past the body's last
+ * byte). */
+static __always_inline void bv_mbody_param_end(struct bv_scratch *sc, __u32 end)
+{
+	struct bv_lexer *lx = &sc->lx;
+
+	if (lx->sub == MB_VAL) {
+		if (lx->hdr == H_MB_VI || lx->hdr == H_MB_SN || lx->hdr == H_MB_NA)
+			bv_id_end(sc);
+		if (lx->hdr == H_MB_ET && (lx->mb_et == BV_ET_CRASH || lx->mb_et == BV_ET_EXCEPTION) &&
+		    !bv_mobile_crash_ok(lx)) {
+			int p0 = bv_param_pos(sc);
+
+			if (p0 < 0) {
+				/* "et=" left in an earlier segment: the event
+				 * cannot be erased whole; nothing more of it
+				 * leaves */
+				if (end >= sc->live_from)
+					bv_count(BV_ST_BODY_CUT);
+				sc->seg_drop = 1;
+				lx->st = LX_DROPALL;
+				return;
+			}
+			bv_fill_amp(sc, (__u32)p0, end);
+			lx->mb |= BV_MB_ERASE;
+			if (end >= sc->live_from)
+				bv_count(BV_ST_CRASH_REMOVED);
+		}
+	} else if ((lx->mb & BV_MB_ERASE) && lx->tok_len) {
+		/* a bare key inside an erased event */
+		int p0 = bv_param_pos(sc);
+
+		bv_fill_amp(sc, p0 < 0 ? 0 : (__u32)p0, end);
+	}
+	__builtin_memset(&lx->ipm, 0, sizeof(lx->ipm));
+	lx->sub = MB_KEY;
+	lx->sub2 = 0;
+	lx->hdr = H_MB_SKIP;
+	bv_tok_reset(lx);
+}
+
+/* A key ends at buf[pos] ('='): what its value is. */
+static __always_inline void bv_mbody_key(struct bv_scratch *sc, __u32 pos)
+{
+	struct bv_lexer *lx = &sc->lx;
+	__u8 k = H_MB_SKIP;
+
+	if (TOK_IS(lx, "et")) {
+		k = H_MB_ET;
+		lx->mb_et = 0;
+		lx->mb &= ~BV_MB_ERASE; /* the next event begins */
+	} else if (TOK_IS(lx, "ip")) {
+		k = H_MB_IP;
+	} else if (TOK_IS(lx, "vi")) {
+		k = H_MB_VI;
+	} else if (TOK_IS(lx, "sn")) {
+		k = H_MB_SN;
+	} else if (TOK_IS(lx, "dl")) {
+		k = H_MB_DL;
+	} else if (TOK_IS(lx, "cl")) {
+		k = H_MB_CL;
+	} else if (TOK_IS(lx, "na") && lx->mb_et == BV_ET_IDENTIFY) {
+		k = H_MB_NA;
+	}
+	if (lx->mb & BV_MB_ERASE) {
+		int p0 = bv_param_pos(sc);
+
+		/* the key's bytes in this segment (a prefix of it in an
+		 * earlier one names a parameter, holds no data) */
+		bv_fill_amp(sc, p0 < 0 ? 0 : (__u32)p0, pos + 1);
+		k = H_MB_SKIP;
+	}
+	lx->hdr = k;
+	lx->sub = MB_VAL;
+	lx->sub2 = 0;
+}
+
+/* One value character at buf[pos]. */
+static __always_inline void bv_mbody_val(struct bv_scratch *sc, __u32 pos, char c)
+{
+	struct bv_lexer *lx = &sc->lx;
+
+	if (lx->mb & BV_MB_ERASE) {
+		bv_put(sc, pos, '&');
+		return;
+	}
+	switch (lx->hdr) {
+	case H_MB_IP:
+		/* ':' travels as %3A: the escape is one ':' for the masker */
+		if (c == '%') {
+			lx->sub2 = 1;
+		} else if (lx->sub2 == 1) {
+			lx->sub2 = c == '3' ? 2 : 0;
+		} else if (lx->sub2 == 2) {
+			char out = (char)bv_ip_out(sc, pos, (c == 'A' || c == 'a') ? ':' : '%');
+
+			bv_put(sc, pos, out == ':' ? c : out);
+			lx->sub2 = 0;
+		} else {
+			bv_ip_char(sc, pos, c);
+		}
+		return;
+	case H_MB_VI:
+	case H_MB_SN:
+		bv_id_char(sc, pos);
+		return;
+	case H_MB_NA:
+		/* the user tag, %XX escapes kept (an escape of letters
+		 * replaced by letters would not decode) */
+		if (c == '%') {
+			lx->sub2 = 2;
+			sc->span_open = 0;
+		} else if (lx->sub2) {
+			lx->sub2--;
+			sc->span_open = 0;
+		} else {
+			bv_id_char(sc, pos);
+		}
+		return;
+	case H_MB_DL:
+		lx->mb_dl = c >= '0' && c <= '2' ? c - '0' : 3;
+		return;
+	case H_MB_CL:
+		lx->mb_cl = c >= '0' && c <= '2' ? c - '0' : 3;
+		return;
+	case H_MB_ET:
+		if (c >= '0' && c <= '9' && lx->mb_et < 100)
+			lx->mb_et = lx->mb_et * 10 + (c - '0');
+		else
+			lx->mb_et = 255; /* not a type we know */
+		return;
+	}
+}
+
+/* One byte of a mobile beacon's body. */
+BV_GLOBAL int bv_mbody_char(struct bv_scratch *sc, __u32 pos)
+{
+	struct bv_lexer *lx;
+	char c;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	c = sc->buf[pos & BV_MASK];
+	if (lx->body_left)
+		lx->body_left--;
+
+	if (c == '&') {
+		bv_mbody_param_end(sc, pos);
+	} else if (lx->sub == MB_KEY) {
+		if (lx->tok_len == 0)
+			lx->param_seq = sc->seq0 + pos;
+		if (c == '=')
+			bv_mbody_key(sc, pos);
+		else
+			bv_tok_add(lx, c);
+	} else {
+		bv_mbody_val(sc, pos, c);
+	}
+	if (lx->body_left == 0 && lx->st == LX_MBODY) {
+		/* the body's last byte: its parameter ends here */
+		if (c != '&')
+			bv_mbody_param_end(sc, pos + 1);
+		if (lx->st == LX_DROPALL)
+			return 0;
+		bv_spans_apply(sc); /* by the body's level, before a next request */
+		sc->nspans = 0;
+		sc->span_open = 0;
+		lx->mb = 0;
+		lx->st = LX_IDLE;
+	}
+	return 0;
+}
+
 /* ---- the per-byte machine ---------------------------------------------- */
 
 BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
@@ -896,9 +1196,9 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			}
 			bv_req_start(sc, pos);
 			if (!(sc->set.methods & m))
-				lx->flags |= 0x40; /* method not a beacon method */
+				lx->flags |= BV_LXF_NOMETHOD; /* method not a beacon method */
 			else
-				lx->flags &= ~0x40;
+				lx->flags &= ~BV_LXF_NOMETHOD;
 		}
 		bv_tok_reset(lx);
 		lx->st = LX_PATH;
@@ -935,6 +1235,10 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 		lx->sub |= 1;
 		return 0;
 	}
+	case LX_MBODY:
+		bv_mbody_char(sc, pos);
+		return 0;
+
 	case LX_CHUNK_CRLF:
 		if (c == '\n') {
 			lx->st = LX_CHUNK_SIZE;
@@ -958,7 +1262,7 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 
 	case LX_PATH:
 		if (c == '?' || c == ' ' || c == '\r' || c == '\n') {
-			if (!(lx->flags & 0x40))
+			if (!(lx->flags & BV_LXF_NOMETHOD))
 				bv_match_path(sc);
 			if (c == '?' && (lx->sig & BV_SIG_BEACON)) {
 				lx->st = LX_QNAME;
@@ -978,6 +1282,8 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 				bv_note_app(lx);
 				bv_lookup_app(lx, BV_APPKEY_APP);
 			}
+			if (lx->st == LX_QVAL && lx->sub == Q_TYPE && TOK_IS(lx, "m"))
+				lx->sig |= BV_SIG_MOBILE;
 			bv_id_end(sc);
 			bv_tok_reset(lx);
 			lx->st = c == '&' ? LX_QNAME : (c == '\n' ? LX_LINE : LX_REQ_REST);
@@ -994,7 +1300,18 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 				lx->sub = Q_ID;
 			else if (TOK_IS(lx, "app") || TOK_IS(lx, "ai"))
 				lx->sub = Q_APP;
-			else if ((TOK_IS(lx, "sn") || TOK_IS(lx, "si")) && !(lx->flags & BV_LXF_SH)) {
+			else if (TOK_IS(lx, "type"))
+				lx->sub = Q_TYPE;
+			else if (TOK_IS(lx, "si") && (lx->sig & BV_SIG_MOBILE)) {
+				/* a mobile agent's DEVICEID_SESSION: the device part is
+				 * an identifier; the whole, the session hash */
+				lx->sub = Q_MSI;
+				lx->sub2 = 0;
+				if (!(lx->flags & BV_LXF_SH)) {
+					lx->flags |= BV_LXF_SH | BV_LXF_SH_Q;
+					lx->sub2 = 2;
+				}
+			} else if ((TOK_IS(lx, "sn") || TOK_IS(lx, "si")) && !(lx->flags & BV_LXF_SH)) {
 				lx->sub = Q_SESS;
 				lx->flags |= BV_LXF_SH | BV_LXF_SH_Q;
 			}
@@ -1003,8 +1320,21 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 		}
 		if (lx->sub == Q_ID)
 			bv_id_char(sc, pos);
-		else if (lx->sub == Q_APP)
+		else if (lx->sub == Q_APP || lx->sub == Q_TYPE)
 			bv_tok_add(lx, c);
+		else if (lx->sub == Q_MSI) {
+			/* sub2 bits: 1 past the '_', 2 hashing */
+			if (lx->sub2 & 2)
+				bv_shash_byte(&lx->sh, (__u8)c);
+			if (lx->sub2 & 1)
+				return 0;
+			if (c == '_') {
+				bv_id_end(sc);
+				lx->sub2 |= 1;
+			} else {
+				bv_id_char(sc, pos);
+			}
+		}
 		else if (lx->sub == Q_SESS)
 			bv_shash_byte(&lx->sh, (__u8)c);
 		return 0;
@@ -1050,7 +1380,7 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 		}
 		if (c != ':') {
 			if (c == ' ' || c == '\t') /* no space before ':' (RFC 9112) */
-				lx->flags |= 0x80;
+				lx->flags |= BV_LXF_TOKOVF;
 			bv_tok_add(lx, bv_lower(c));
 			return 0;
 		}
@@ -1114,6 +1444,7 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			lx->sig |= BV_SIG_HAS_CLEN;
 			return 0;
 		case H_TE:
+		case H_CENC:
 			if (c != ' ' && c != '\t' && c != ',')
 				bv_tok_add(lx, bv_lower(c));
 			return 0;
@@ -1193,7 +1524,7 @@ BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lowe
 	tl = lx->tok_len;
 	room = tl < BV_TOK_LEN - 1 ? BV_TOK_LEN - 1 - tl : 0;
 	if (n > room)
-		lx->flags |= 0x80; /* overflow: the token matches nothing */
+		lx->flags |= BV_LXF_TOKOVF; /* overflow: the token matches nothing */
 	else
 		room = n;
 	for (__u32 j = 0; j < BV_RUN; j++) {
@@ -1294,6 +1625,7 @@ BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
 		sp->len = n;
 		sp->id_off = lx->id_off;
 		sp->forced = bv_span_mode(lx);
+		sp->kind = bv_span_kind(lx);
 		sc->nspans = k + 1;
 		sc->span_open = 1;
 	}
@@ -1330,6 +1662,7 @@ static __always_inline int bv_line_may_matter(const struct bv_lexer *lx, __u64 w
 	       l == BV_W8('s', 'e', 'c', '-', 'g', 'p', 'c', ':') ||
 	       l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
 	       l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
+	       l == BV_W8('x', '-', 'c', 'l', 'i', 'e', 'n', 't') ||
 	       l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
 	       l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
 }
@@ -1407,7 +1740,7 @@ partial:
 	return i ? 1 : 0;
 }
 
-/* The same for query parameters other than vi, app, ai, sn, si. */
+/* The same for query parameters other than vi, app, ai, sn, si, type. */
 BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
 {
 	__u32 pos, len;
@@ -1423,7 +1756,7 @@ BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
 	w3 = w4 & 0xffffff;
 	if (w3 == BV_W8('v', 'i', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('a', 'i', '=', 0, 0, 0, 0, 0) ||
 	    w3 == BV_W8('s', 'n', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('s', 'i', '=', 0, 0, 0, 0, 0) ||
-	    w4 == BV_W8('a', 'p', 'p', '=', 0, 0, 0, 0))
+	    w4 == BV_W8('a', 'p', 'p', '=', 0, 0, 0, 0) || w4 == BV_W8('t', 'y', 'p', 'e', 0, 0, 0, 0))
 		return 0;
 	/* the whole name=value up to '&', '#' or a control byte/space */
 	return bv_run_skip(sc, '&', '#', '#');
@@ -1472,6 +1805,7 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 		case Q_SKIP:
 			return bv_run_skip(sc, '&', '#', '#');
 		case Q_APP:
+		case Q_TYPE:
 			return bv_run_tok(sc, '&', '#', '#', 0);
 		case Q_SESS:
 			return bv_run_sess(sc, '&', '#', '#');

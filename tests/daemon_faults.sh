@@ -160,7 +160,7 @@ bv_stop "$BV_DPID"
 rm "$BV_PIN/bv_ifdec"
 bpftool map create "$BV_PIN/bv_ifdec" type percpu_hash key 4 value 8 entries 256 name bv_ifdec ||
 	bv_fail "bpftool map create"
-expect 1 "pinned map $BV_PIN/bv_ifdec was made by another version of beaconveil \(value size 8, this version has 72\): remove it" \
+expect 1 "pinned map $BV_PIN/bv_ifdec was made by another version of beaconveil \(value size 8, this version has 80\): remove it" \
 	"$BV" run -i bvA -c "$BV_TMP/bv.conf"
 rm "$BV_PIN/bv_ifdec"
 bv_daemon "$BV_TMP/d5.log" -i bvA -c "$BV_TMP/bv.conf"

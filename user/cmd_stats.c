@@ -82,6 +82,12 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_PROXY_V2 - BV_DEC_MAX] = "PROXY protocol v2 headers",
 	[BV_ST_EVENTS_LOST - BV_DEC_MAX] = "events lost (ring buffer full)",
 	[BV_ST_HALF_OPEN - BV_DEC_MAX] = "connections opened (SYN), tracked half-open",
+	[BV_ST_MOBILE - BV_DEC_MAX] = "mobile beacons (type=m)",
+	[BV_ST_MOBILE_IDS - BV_DEC_MAX] = "mobile ids replaced (vi=, sn=, si= device part)",
+	[BV_ST_USER_TAG_REMOVED - BV_DEC_MAX] = "user tags replaced (identify-user events, na=)",
+	[BV_ST_CRASH_REMOVED - BV_DEC_MAX] = "crash and exception events erased from bodies",
+	[BV_ST_BODY_UNREADABLE - BV_DEC_MAX] = "mobile bodies not readable (compressed, chunked)",
+	[BV_ST_BODY_CUT - BV_DEC_MAX] = "mobile bodies dropped: a crash event cut where it could not be erased",
 };
 
 /* Opens DIR/bv_stats with a message naming the cause. */
