@@ -127,7 +127,7 @@ struct bv_span {
 	__u16 len;
 	__u16 id_off;   /* identifier characters before this span */
 	__u8 forced;    /* replace whatever the decision (undecided at cut) */
-	__u8 kind;     /* SPAN_* (bv_http.h): what it is, for counting */
+	__u8 kind;      /* SPAN_* (bv_lexer.h): what it is, for counting */
 };
 
 struct bv_scratch {
