@@ -13,6 +13,7 @@
 # (tests/lib/netns.sh): nothing of the host is touched.
 set -uo pipefail
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/caps.sh"
 bv_isolate "$@"
 
 for t in systemd-analyze groff mandoc man setpriv prlimit curl; do
@@ -100,25 +101,15 @@ cmdline=${EXEC//%I/bvi0}
 cmdline=${cmdline//\$BEACONVEIL_OPTS/}
 cmdline=${cmdline//\/etc\//$D/etc/}
 cmdline=${cmdline//$PREFIX\/sbin\//$D$PREFIX/sbin/}
-setcaps() { # "CAP_A CAP_B" -> -all,+cap_a,+cap_b
-	local c out=-all
-	for c in $1; do out+=",+$(tr 'A-Z' 'a-z' <<<"${c#CAP_}")"; done
-	echo "$out"
-}
-# LimitMEMLOCK=infinity needs CAP_SYS_RESOURCE, which this test's machine
-# may not have at all; kernels since 5.11 do not charge BPF maps to
-# RLIMIT_MEMLOCK, so the daemon then runs with the limit it inherits.
-MEMLOCK=(prlimit --memlock=unlimited:unlimited --)
-if ! prlimit --memlock=unlimited:unlimited true 2>/dev/null; then
+# LimitMEMLOCK=infinity: set on this shell, whose children inherit it. It
+# needs CAP_SYS_RESOURCE, which this test's machine may not have at all;
+# kernels since 5.11 do not charge BPF maps to RLIMIT_MEMLOCK, so the
+# daemon then runs with the limit it inherits.
+prlimit --pid $$ --memlock=unlimited:unlimited 2>/dev/null ||
 	bv_log "cannot raise RLIMIT_MEMLOCK here (no CAP_SYS_RESOURCE): the daemon runs with $(ulimit -l) KiB"
-	MEMLOCK=()
-fi
 start() { # LOG CAPS: the ExecStart line under those capabilities
 	# shellcheck disable=SC2086 # the command line is split as systemd does
-	"${MEMLOCK[@]}" setpriv --no-new-privs --inh-caps=-all \
-		--bounding-set="$(setcaps "$2")" -- $cmdline >"$1" 2>&1 &
-	BV_DPID=$!
-	BV_PIDS+=("$BV_DPID")
+	bv_caps_start "$1" "$2" 1 $cmdline
 }
 start "$BV_TMP/d1.log" "$CAPS"
 bv_until 20 grep -qs "ready: pid" "$BV_TMP/d1.log" || { cat "$BV_TMP/d1.log"; bv_fail "the daemon did not get ready with $CAPS"; }
@@ -130,8 +121,7 @@ curl -sf --max-time 5 http://127.0.0.1:9477/metrics | grep -q '^beaconveil_decis
 MAINPID=$BV_DPID
 eval "$(key ExecReload)"
 bv_until 10 grep -qs "SIGHUP: configuration .* applied" "$BV_TMP/d1.log" || bv_fail "ExecReload did not reload"
-kill -KILL "$BV_DPID"
-bv_reap "$BV_DPID" 5
+bv_kill9 "$BV_DPID" 2>/dev/null # (bash's "Killed" notice)
 start "$BV_TMP/d2.log" "$CAPS"
 bv_until 20 grep -qs "ready: pid" "$BV_TMP/d2.log" || { cat "$BV_TMP/d2.log"; bv_fail "the restart did not get ready"; }
 grep -q "adopted the program already enforcing on bvi0" "$BV_TMP/d2.log" ||
