@@ -2,7 +2,8 @@
 # Installs the Debian/Ubuntu packages beaconveil builds and tests with, only
 # those missing, so `sudo make check` works on a fresh machine. The package
 # lists live in tools/deps/*.list, one file per topic (why each is needed is
-# said there and in the README).
+# said there and in the README); the npm packages of the deploy tests are
+# locked in tests/deploy/package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,15 +13,30 @@ missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps.sh: missing packages: ${missing[*]}; run as root (sudo make ...)" >&2
-	exit 1
+# Debian's nodejs comes without npm, which is its own package there; a
+# nodejs from elsewhere may bring npm and conflict with that package.
+if ! command -v npm >/dev/null; then
+	missing+=(npm)
 fi
-echo "deps.sh: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# tshark asks whether non-root users may capture; answer no, non-interactively.
-echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: missing packages: ${missing[*]}; run as root (sudo make ...)" >&2
+		exit 1
+	fi
+	echo "deps.sh: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	# tshark asks whether non-root users may capture; answer no, non-interactively.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages of the deploy tests, exactly as locked; again only when the
+# lock file changed since the last install.
+npmdir=../tests/deploy
+if [ ! -f "$npmdir/node_modules/.package-lock.json" ] ||
+	[ "$npmdir/package-lock.json" -nt "$npmdir/node_modules/.package-lock.json" ]; then
+	echo "deps.sh: npm ci in tests/deploy"
+	(cd "$npmdir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
