@@ -127,7 +127,7 @@ struct bv_span {
 	__u16 len;
 	__u16 id_off;   /* identifier characters before this span */
 	__u8 forced;    /* replace whatever the decision (undecided at cut) */
-	__u8 _pad;
+	__u8 kind;      /* SPAN_* (bv_lexer.h): what it is, for counting */
 };
 
 struct bv_scratch {
@@ -160,5 +160,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bv_scratch);
 } bv_scratch SEC(".maps");
+
+/* Decisions per ingress interface, pinned so that per-interface figures
+ * survive daemon restarts as bv_stats does (include/bv_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BV_IFDEC_MAX);
+	__type(key, __u32);
+	__type(value, struct bv_ifdec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_ifdec SEC(".maps");
 
 #endif /* BV_MAPS_H */

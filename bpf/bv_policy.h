@@ -2,8 +2,9 @@
 /*
  * Policy: defaults, sanitising what operators wrote with bpftool, and the
  * one decision each beacon request gets (README.md). Precedence, first match
- * wins: collection_level=off, dtDisabled, crash report, missing consent
- * under opt-in, DNT, GPC, collection_level=performance, else pass.
+ * wins: collection_level=off, dtDisabled, crash report, unreadable mobile
+ * body, missing consent under opt-in, DNT, GPC, collection_level=performance,
+ * else pass.
  */
 #ifndef BV_POLICY_H
 #define BV_POLICY_H
@@ -50,6 +51,8 @@ static __always_inline int bv_policy_merge(struct bv_policy *dst, const struct b
 		dst->collection_level = src->collection_level;
 	if (src->crash_reports <= 1)
 		dst->crash_reports = src->crash_reports;
+	if (src->unreadable_body <= BV_UNREADABLE_PASS)
+		dst->unreadable_body = src->unreadable_body;
 	return 1;
 }
 
@@ -73,6 +76,20 @@ static __always_inline int bv_gpc_effective(const struct bv_policy *p, __u16 sig
 	return p->respect_dnt && p->respect_gpc && (sig & BV_SIG_GPC);
 }
 
+/* A crash-report path rule drops web crash reports; a mobile beacon carries
+ * its crashes as events in the body, which are erased there instead. */
+static __always_inline int bv_crash_drops(const struct bv_policy *p, __u16 sig)
+{
+	return !p->crash_reports && (sig & BV_SIG_CRASH) && !(sig & BV_SIG_MOBILE);
+}
+
+/* A mobile body we cannot read (compressed, chunked) under unreadable_body=drop. */
+static __always_inline int bv_unreadable_drops(const struct bv_policy *p, __u16 sig)
+{
+	return (sig & BV_SIG_MOBILE) && (sig & (BV_SIG_ENCODED | BV_SIG_CHUNKED)) &&
+	       p->unreadable_body == BV_UNREADABLE_DROP;
+}
+
 static __always_inline __u8 bv_decide(const struct bv_policy *p, __u16 sig)
 {
 	if (sig & BV_SIG_MALFORMED)
@@ -81,8 +98,10 @@ static __always_inline __u8 bv_decide(const struct bv_policy *p, __u16 sig)
 		return BV_DEC_DROPPED_LEVEL_OFF;
 	if (p->honour_disabled && (sig & BV_SIG_DISABLED))
 		return BV_DEC_DROPPED_DISABLED;
-	if (!p->crash_reports && (sig & BV_SIG_CRASH))
+	if (bv_crash_drops(p, sig))
 		return BV_DEC_DROPPED_CRASH_REPORT;
+	if (bv_unreadable_drops(p, sig))
+		return BV_DEC_DROPPED_UNREADABLE;
 	if (p->opt_in && !(sig & BV_SIG_CONSENT))
 		return BV_DEC_DROPPED_NO_CONSENT;
 	if (bv_dnt_effective(p, sig))
@@ -106,7 +125,7 @@ static __always_inline int bv_may_not_pass(const struct bv_policy *p, __u16 sig)
 {
 	return p->collection_level != BV_LEVEL_USER_BEHAVIOR || p->respect_dnt ||
 	       p->honour_disabled || (p->opt_in && !(sig & BV_SIG_CONSENT)) ||
-	       (!p->crash_reports && (sig & BV_SIG_CRASH));
+	       bv_crash_drops(p, sig) || (sig & BV_SIG_MOBILE);
 }
 
 /* Is a drop already certain, whatever comes later? (The reason counted is
@@ -115,7 +134,7 @@ static __always_inline int bv_drop_certain(const struct bv_policy *p, __u16 sig)
 {
 	return p->collection_level == BV_LEVEL_OFF ||
 	       (p->honour_disabled && (sig & BV_SIG_DISABLED)) ||
-	       (!p->crash_reports && (sig & BV_SIG_CRASH)) ||
+	       bv_crash_drops(p, sig) ||
 	       ((bv_dnt_effective(p, sig) || bv_gpc_effective(p, sig)) &&
 		p->dnt_action == BV_DNT_DROP);
 }

@@ -50,8 +50,14 @@ struct bv_policy {
 	__u8 drop_action;      /* enum bv_drop_action */
 	__u8 collection_level; /* enum bv_level */
 	__u8 crash_reports;    /* 0/1 (default 1) */
-	__u8 _pad[3];
+	__u8 unreadable_body;  /* enum bv_unreadable: a mobile body we cannot read */
+	__u8 _pad[2];
 };
+
+/* A mobile beacon's body that cannot be read (Content-Encoding, chunked):
+ * drop it (the default: identity may be inside) or pass it with the rules
+ * of its head only. */
+enum bv_unreadable { BV_UNREADABLE_DROP = 0, BV_UNREADABLE_PASS = 1 };
 
 /* The policy defaults (README.md): the one definition the kernel (for an entry nobody
  * wrote) and the config file (for keys it does not name) both use. */
@@ -71,6 +77,7 @@ static inline void bv_policy_defaults(struct bv_policy *p)
 		.drop_action = BV_DROPACT_DROP,
 		.collection_level = BV_LEVEL_USER_BEHAVIOR,
 		.crash_reports = 1,
+		.unreadable_body = BV_UNREADABLE_DROP,
 	};
 }
 
@@ -127,7 +134,20 @@ enum bv_decision {
 	BV_DEC_DROPPED_LEVEL_OFF,
 	BV_DEC_DROPPED_CRASH_REPORT,
 	BV_DEC_MALFORMED,
+	BV_DEC_DROPPED_UNREADABLE, /* mobile body unreadable, unreadable_body=drop */
 	BV_DEC_MAX,
+};
+
+/*
+ * bv_ifdec[ingress ifindex]: beacon decisions of one interface, per CPU,
+ * counted where bv_stats counts them. Key 0 (no interface has it) is made
+ * first and takes the decisions of interfaces that find the map full, so
+ * the rows always add up to bv_stats' decisions.
+ */
+#define BV_IFDEC_MAX      256   /* entries, key 0 included */
+#define BV_IFDEC_OVERFLOW 0
+struct bv_ifdec {
+	__u64 dec[BV_DEC_MAX];  /* enum bv_decision */
 };
 
 /* Per-packet and internal counters (bv_stats, per-CPU u64), after decisions. */
@@ -156,6 +176,12 @@ enum bv_stat {
 	BV_ST_PROXY_V2,
 	BV_ST_EVENTS_LOST,        /* ring buffer full: event not sent */
 	BV_ST_HALF_OPEN,          /* SYNs: connections tracked half-open (bv_half) */
+	BV_ST_MOBILE,             /* mobile beacons (type=m) */
+	BV_ST_MOBILE_IDS,         /* mobile ids replaced (vi=, sn=, si= device) */
+	BV_ST_USER_TAG_REMOVED,   /* identify-user events' na= replaced */
+	BV_ST_CRASH_REMOVED,      /* crash/exception events erased from a body */
+	BV_ST_BODY_UNREADABLE,    /* mobile bodies compressed or chunked */
+	BV_ST_BODY_CUT,           /* a crash event cut where it could not be erased: dropped */
 	BV_ST_MAX,
 };
 
@@ -191,6 +217,8 @@ enum bv_sig {
 	BV_SIG_CHUNKED  = 1 << 8,
 	BV_SIG_HAS_CLEN = 1 << 9,
 	BV_SIG_MALFORMED = 1 << 10,
+	BV_SIG_MOBILE   = 1 << 11, /* type=m: a mobile agent's beacon */
+	BV_SIG_ENCODED  = 1 << 12, /* Content-Encoding other than identity */
 };
 
 /*

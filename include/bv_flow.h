@@ -60,13 +60,19 @@ struct bv_lexer {
 	__u32 body_left;  /* body bytes still to skip */
 	__u32 body_start; /* TCP seq of the body's first byte */
 	__u32 req_seq;    /* TCP seq of this request's first byte */
+	__u32 param_seq;  /* mobile body: TCP seq of the current parameter */
+	__u32 _r3;
 	__u64 id_seed;    /* pseudonym stream of this request */
 	struct bv_policy pol; /* policy snapshot of this request */
 	struct bv_ipm ipm;
 	struct bv_shash vh;   /* visitor id hash (event) */
 	struct bv_shash sh;   /* session id hash (event) */
 	__u8 app_len;
-	__u8 _r2[7];
+	__u8 mb;          /* mobile body: BV_MB_* flags */
+	__u8 mb_et;       /* mobile body: type of the current event (et=) */
+	__u8 mb_dl;       /* mobile body: the agent's dl= (0-2), 3 not seen */
+	__u8 mb_cl;       /* mobile body: the agent's cl= (0-2), 3 not seen */
+	__u8 _r2[3];
 	char app[BV_EVENT_APP_LEN];
 	char tok[BV_TOK_LEN];
 };
@@ -78,6 +84,13 @@ enum bv_lexer_flags {
 	BV_LXF_VH    = 1 << 2, /* vh holds a visitor id */
 	BV_LXF_SH    = 1 << 3, /* sh holds a session id */
 	BV_LXF_SH_Q  = 1 << 4, /* ... taken from sn= (a cookie replaces it) */
+	BV_LXF_NOMETHOD = 1 << 6, /* the request's method is not a beacon method */
+	BV_LXF_TOKOVF   = 1 << 7, /* tok overflowed: it matches nothing */
+};
+
+enum bv_mobile_body_flags {
+	BV_MB_BODY  = 1 << 0, /* inside a mobile beacon's body */
+	BV_MB_ERASE = 1 << 1, /* inside a crash event being erased */
 };
 
 struct bv_flow {

@@ -56,7 +56,7 @@ done
 # field names in bpftool's dump (BTF)
 bpftool map dump pinned "$BV_PIN/bv_policy" >"$BV_TMP/dump" || bv_fail "bpftool map dump"
 for f in valid ip_mask ipv4_prefix ipv6_prefix respect_dnt dnt_action respect_gpc opt_in \
-	user_tracking honour_disabled drop_action collection_level crash_reports; do
+	user_tracking honour_disabled drop_action collection_level crash_reports unreadable_body; do
 	grep -q "\"$f\": " "$BV_TMP/dump" || bv_fail "bpftool map dump lacks field $f: $(cat "$BV_TMP/dump")"
 done
 bv_ok "bpftool map dump shows the field names"
@@ -74,6 +74,7 @@ bv_request "$BV_TMP/gpc" POST "$B" "Host: rum.example" "Sec-GPC: 1" "$CK"
 bv_request "$BV_TMP/noconsent" POST "$B" "Host: rum.example" "Cookie: rxVisitor=$VIS"
 bv_request "$BV_TMP/disabled" POST "$B" "Host: rum.example" "Cookie: dtCookie=v_4_srv_1; dtDisabled=true"
 bv_request "$BV_TMP/crash" POST "/crash/r1" "Host: rum.example" "$CK"
+bv_request "$BV_TMP/mgzip" POST "/mbeacon?type=m&app=A1" "Host: rum.example" "Content-Encoding: gzip"
 bv_request "$BV_TMP/app1" POST "$B&app=a1" "Host: rum.example" "Cookie: rxVisitor=$VIS"
 bv_request "$BV_TMP/app2" POST "$B&app=a2" "Host: rum.example" "Cookie: rxVisitor=$VIS"
 CR=$'\r'
@@ -161,6 +162,9 @@ check() {
 	"crash_reports = off")
 		if ((d)); then try crash response pass
 		else try crash timeout dropped_crash_report; fi ;;
+	"unreadable_body = pass")
+		if ((d)); then try mgzip timeout dropped_unreadable
+		else try mgzip response pass; fi ;;
 	*)
 		bv_fail "no behaviour check for '# $LABEL' in $DOC: add one to $0" ;;
 	esac
@@ -190,7 +194,8 @@ done
 "$BV" policy get >"$BV_TMP/now"
 for kv in "ip_mask = all" "ipv4_prefix = 24" "ipv6_prefix = 48" "respect_dnt = on" \
 	"dnt_action = anonymize" "respect_gpc = on" "opt_in = off" "user_tracking = off" \
-	"honour_disabled = on" "drop_action = drop" "collection_level = user_behavior" "crash_reports = on"; do
+	"honour_disabled = on" "drop_action = drop" "collection_level = user_behavior" "crash_reports = on" \
+	"unreadable_body = drop"; do
 	grep -qx "$kv" "$BV_TMP/now" || bv_fail "the defaults line does not give '$kv'"
 done
 

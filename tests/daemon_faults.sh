@@ -155,5 +155,19 @@ rm "$BV_PIN/bv_policy"
 bv_daemon "$BV_TMP/d4.log" -i bvA -c "$BV_TMP/bv.conf"
 bv_stop "$BV_DPID"
 [ "$BV_RC" -eq 0 ] || bv_fail "start after removing the bad pin: exit $BV_RC"
+# the per-interface counters of another layout, then missing (pins of an
+# older version): refused with the way out, then made empty and said so
+rm "$BV_PIN/bv_ifdec"
+bpftool map create "$BV_PIN/bv_ifdec" type percpu_hash key 4 value 8 entries 256 name bv_ifdec ||
+	bv_fail "bpftool map create"
+expect 1 "pinned map $BV_PIN/bv_ifdec was made by another version of beaconveil \(value size 8, this version has 80\): remove it" \
+	"$BV" run -i bvA -c "$BV_TMP/bv.conf"
+rm "$BV_PIN/bv_ifdec"
+bv_daemon "$BV_TMP/d5.log" -i bvA -c "$BV_TMP/bv.conf"
+grep -q "$BV_PIN/bv_ifdec was not pinned next to the other maps (new in this version, or removed by hand): it starts empty" "$BV_TMP/d5.log" ||
+	bv_fail "no word of a missing bv_ifdec: $(cat "$BV_TMP/d5.log")"
+[ -e "$BV_PIN/bv_ifdec" ] || bv_fail "bv_ifdec not pinned again"
+bv_stop "$BV_DPID"
+bv_ok "bv_ifdec of another layout refused, a missing one made again and said so"
 "$BV" unload >/dev/null
 echo "$BV_NAME: all passed"

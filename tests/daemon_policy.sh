@@ -44,7 +44,7 @@ D=$BV_DPID
 
 # --- get ----------------------------------------------------------------------
 P get >"$BV_TMP/all" || bv_fail "policy get"
-[ "$(wc -l <"$BV_TMP/all")" -eq 12 ] || bv_fail "policy get: not 12 keys: $(cat "$BV_TMP/all")"
+[ "$(wc -l <"$BV_TMP/all")" -eq 13 ] || bv_fail "policy get: not 13 keys: $(cat "$BV_TMP/all")"
 for kv in "ip_mask = all" "ipv4_prefix = 24" "ipv6_prefix = 48" "respect_dnt = on" \
 	"dnt_action = anonymize" "respect_gpc = on" "opt_in = off" "user_tracking = off" \
 	"honour_disabled = on" "drop_action = drop" "collection_level = user_behavior" "crash_reports = on"; do

@@ -6,12 +6,15 @@
 # keeps its map fds. Checked: beacons are still masked and DNT still
 # anonymizes; the daemon's metrics keep counting; `status` says bpffs is
 # gone and still shows the program; `policy` and `stats` fail with exit 1
-# and a message naming bpffs; SIGHUP still writes the config through the
-# daemon's fds (a changed dnt_action takes effect). Then bpffs comes back
-# empty, the daemon is SIGKILLed: the program enforces on without daemon
-# and without pins, and a restarted daemon adopts it, pins its maps again
-# and the counters continue from where they were. Last, a clean stop with
-# bpffs gone detaches and exits 0.
+# and a message naming bpffs and the daemon that will pin again. SIGHUP
+# mounts bpffs again and pins every map (the config it writes is the
+# live one); bpffs mounted again by hand is noticed within a second or two
+# and the maps are pinned into it. bpffs gone and the daemon SIGKILLed: the
+# program enforces on without daemon and pins, and a restarted daemon
+# adopts it, pins its maps again and the counters continue. A clean stop
+# with bpffs gone mounts it and leaves the maps pinned (a restart
+# continues the counters); where bpffs cannot be mounted any more, the
+# stop says what is lost instead of claiming the maps stay pinned.
 set -uo pipefail
 . "$(dirname "$0")/lib/netns.sh"
 bv_isolate "$@"
@@ -49,6 +52,13 @@ beacon_anonymized() {
 	grep -q "rxVisitor=" "$RX" || bv_fail "$1: the cookie is gone: $(cat "$RX")"
 	return 0
 }
+# all_pinned — every map the daemon pins is there.
+all_pinned() {
+	local m
+	for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec; do
+		[ -e "$BV_PIN/$m" ] || return 1
+	done
+}
 metric() {
 	curl -sf http://127.0.0.1:19477/metrics |
 		sed -n "s/^beaconveil_decisions_total{reason=\"$1\",mode=\"inline\"} \([0-9]*\)\$/\1/p"
@@ -79,30 +89,50 @@ for c in "policy get" "stats"; do
 	rc=$?
 	[ "$rc" -eq 1 ] || bv_fail "'$c' without bpffs: exit $rc: $out"
 	grep -q "no bpffs mounted at /sys/fs/bpf" <<<"$out" || bv_fail "'$c' without bpffs: $out"
+	grep -q "the daemon (pid $D1) .*pins them again .*SIGHUP" <<<"$out" ||
+		bv_fail "'$c' without bpffs does not say the running daemon pins again: $out"
+	grep -q "start the daemon first" <<<"$out" && bv_fail "'$c' asks to start a daemon that runs: $out"
 done
 bv_ok "bpffs unmounted: program $ID attached, beacons masked and anonymized, metrics count ($SENT)"
 
-# SIGHUP goes through the daemon's fds: dnt_action = drop takes effect
+# SIGHUP mounts bpffs again, pins every map, and writes dnt_action = drop
 conf drop
 kill -HUP "$D1"
 bv_until 5 grep -q "SIGHUP: configuration .* applied" "$BV_TMP/d1.log" || bv_fail "SIGHUP not applied: $(cat "$BV_TMP/d1.log")"
+bv_until 5 all_pinned || bv_fail "SIGHUP did not pin the maps again: $(ls "$BV_PIN" 2>&1); $(cat "$BV_TMP/d1.log")"
+[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || bv_fail "SIGHUP did not mount bpffs"
+grep -q "SIGHUP: mounted bpffs at /sys/fs/bpf" "$BV_TMP/d1.log" || bv_fail "SIGHUP: no word of the mount: $(cat "$BV_TMP/d1.log")"
+[ "$("$BV" policy get dnt_action)" = drop ] || bv_fail "policy get after SIGHUP: $("$BV" policy get dnt_action 2>&1)"
+[ "$(bv_stat anonymized)" = "$SENT" ] || bv_fail "re-pinned bv_stats: anonymized $(bv_stat anonymized), sent $SENT"
 : >"$RX"
 r=$(bv_send bvpeer 198.18.0.1 18080 "$BV_TMP/dnt" 1000)
-[ "$r" = timeout ] || bv_fail "dnt_action = drop by SIGHUP without bpffs: $r"
+[ "$r" = timeout ] || bv_fail "dnt_action = drop by SIGHUP: $r"
 [ -s "$RX" ] && bv_fail "a dropped beacon reached the server: $(cat "$RX")"
 [ "$(metric dropped_dnt)" = 1 ] || bv_fail "metrics: dropped_dnt = $(metric dropped_dnt)"
+[ "$(bv_stat dropped_dnt)" = 1 ] || bv_fail "re-pinned bv_stats: dropped_dnt = $(bv_stat dropped_dnt)"
+bv_ok "SIGHUP without bpffs: bpffs mounted, maps pinned again, the config reaches the program"
+
+# bpffs unmounted and mounted again (empty) by hand: pinned again within seconds
+umount /sys/fs/bpf || bv_fail "umount /sys/fs/bpf (2)"
+mount -t bpf bpf /sys/fs/bpf || bv_fail "remount bpffs"
+bv_until 5 all_pinned || bv_fail "bpffs back: the maps were not pinned again: $(ls "$BV_PIN" 2>&1); $(cat "$BV_TMP/d1.log")"
+grep -q "pinned again under $BV_PIN" "$BV_TMP/d1.log" || bv_fail "no word of pinning again: $(cat "$BV_TMP/d1.log")"
+[ "$(bv_stat dropped_dnt)" = 1 ] || bv_fail "pinned into the new bpffs: dropped_dnt = $(bv_stat dropped_dnt)"
+"$BV" policy set dnt_action anonymize >/dev/null 2>&1 || bv_fail "policy set after bpffs came back"
+beacon_anonymized "after policy set on the pins made again"
 conf anonymize
 kill -HUP "$D1"
 bv_until 5 bash -c "[ \$(grep -c 'SIGHUP: configuration .* applied' '$BV_TMP/d1.log') -ge 2 ]" ||
 	bv_fail "second SIGHUP not applied"
 beacon_anonymized "after SIGHUP back"
-bv_ok "SIGHUP without bpffs: the config reaches the program"
+[ "$(bv_stat anonymized)" = "$SENT" ] || bv_fail "anonymized $(bv_stat anonymized), sent $SENT"
+bv_ok "bpffs mounted again by hand: the maps are pinned into it, policy and stats work"
 
-# --- bpffs back (empty), SIGKILL, restart ---------------------------------------
-mount -t bpf bpf /sys/fs/bpf || bv_fail "remount bpffs"
-[ -e "$BV_PIN/bv_stats" ] && bv_fail "pins came back by themselves?"
+# --- bpffs gone, SIGKILL, bpffs back (empty), restart -------------------------
+umount /sys/fs/bpf || bv_fail "umount /sys/fs/bpf (3)"
 bv_kill9 "$D1"
 beacon_anonymized "no daemon, no pins"
+mount -t bpf bpf /sys/fs/bpf || bv_fail "remount bpffs"
 ip -d link show bvA | grep -q "prog/xdp id $ID " || bv_fail "program $ID gone after SIGKILL"
 bv_daemon "$BV_TMP/d2.log" -i bvA -c "$BV_TMP/bv.conf"
 D2=$BV_DPID
@@ -119,23 +149,36 @@ beacon_anonymized "after adoption"
 "$BV" policy get dnt_action >/dev/null || bv_fail "policy get after re-pinning"
 bv_ok "bpffs back, SIGKILL: enforced without daemon or pins; restart adopted $ID, re-pinned, counters continue ($SENT)"
 
-# --- a clean stop while bpffs is gone ------------------------------------------
-# SIGTERM detaches; with no pins nothing holds the maps, so the counters and
-# live policy are gone, yet the daemon says "maps stay pinned". Known gap
-# (docs/ROBUSTNESS.md); asserted only with BV_KNOWN_BUGS=1.
-umount /sys/fs/bpf || bv_fail "second umount"
+# --- a clean stop while bpffs is gone: the daemon mounts it and pins -----------
+umount /sys/fs/bpf || bv_fail "umount /sys/fs/bpf (4)"
 bv_stop "$D2"
 [ "$BV_RC" -eq 0 ] || bv_fail "stop without bpffs: exit $BV_RC: $(cat "$BV_TMP/d2.log")"
 grep -q "detached from bvA (program id $ID)" "$BV_TMP/d2.log" || bv_fail "stop without bpffs did not detach"
 ip -d link show bvA | grep -q "prog/xdp" && bv_fail "a program is left on bvA"
-claims=0
-grep -q "maps stay pinned" "$BV_TMP/d2.log" && [ ! -e "$BV_PIN/bv_stats" ] && claims=1
-if [ "${BV_KNOWN_BUGS:-}" = 1 ]; then
-	[ "$claims" -eq 0 ] || bv_fail "KNOWN BUG: stopped with bpffs gone, the daemon says the maps stay pinned; the counters are lost"
-elif [ "$claims" -eq 1 ]; then
-	bv_log "KNOWN GAP (docs/ROBUSTNESS.md): stopped with bpffs gone, the daemon says 'maps stay pinned'; nothing is pinned, counters and live policy are lost"
-fi
+all_pinned || bv_fail "stopped with bpffs gone: the maps are not pinned: $(cat "$BV_TMP/d2.log")"
+grep -q "stop: mounted bpffs at /sys/fs/bpf" "$BV_TMP/d2.log" || bv_fail "stop: no word of the mount: $(cat "$BV_TMP/d2.log")"
+grep -q "stopped; maps stay pinned" "$BV_TMP/d2.log" || bv_fail "stop: $(cat "$BV_TMP/d2.log")"
+[ "$(bv_stat anonymized)" = "$SENT" ] || bv_fail "after the stop: anonymized $(bv_stat anonymized), sent $SENT"
+bv_daemon "$BV_TMP/d3.log" -i bvA -c "$BV_TMP/bv.conf"
+D3=$BV_DPID
+beacon_anonymized "restart after a stop without bpffs"
+[ "$(bv_stat anonymized)" = "$SENT" ] || bv_fail "counters did not continue: anonymized $(bv_stat anonymized), sent $SENT"
+[ "$(bv_stat dropped_dnt)" = 1 ] || bv_fail "counters did not continue: dropped_dnt $(bv_stat dropped_dnt)"
+bv_ok "SIGTERM with bpffs gone: bpffs mounted, maps left pinned, a restart continues the counters ($SENT)"
+
+# --- a clean stop while bpffs is gone and cannot be mounted ---------------------
+# A read-only tmpfs over /sys/fs hides the mount point: nothing can be pinned.
+umount /sys/fs/bpf || bv_fail "umount /sys/fs/bpf (5)"
+mount -t tmpfs -o ro tmpfs /sys/fs || bv_fail "mount a read-only tmpfs on /sys/fs"
+bv_stop "$D3"
+[ "$BV_RC" -eq 0 ] || bv_fail "stop without a mountable bpffs: exit $BV_RC: $(cat "$BV_TMP/d3.log")"
+umount /sys/fs || bv_fail "umount /sys/fs"
+grep -q "detached from bvA (program id" "$BV_TMP/d3.log" || bv_fail "stop without bpffs did not detach"
+grep -q "maps stay pinned" "$BV_TMP/d3.log" && bv_fail "says the maps stay pinned, with nothing pinned: $(cat "$BV_TMP/d3.log")"
+grep -q "stopped; nothing is pinned (no bpffs at /sys/fs/bpf and cannot create it: .*): the counters, flow state, live policy and unread events are lost" "$BV_TMP/d3.log" ||
+	bv_fail "the stop does not say what is lost: $(cat "$BV_TMP/d3.log")"
 mount -t bpf bpf /sys/fs/bpf || bv_fail "remount bpffs"
+[ -e "$BV_PIN/bv_stats" ] && bv_fail "pins where none could be made?"
 "$BV" unload >/dev/null || bv_fail "unload"
-bv_ok "SIGTERM with bpffs gone: exit 0, detached"
+bv_ok "SIGTERM with bpffs gone for good: exit 0, detached, the loss said plainly"
 echo "$BV_NAME: all passed"

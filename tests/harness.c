@@ -64,7 +64,8 @@ void harness_close(struct bv_harness *h)
 int harness_run(struct bv_harness *h, const void *in, size_t len, void *out, size_t *outlen)
 {
 	static unsigned char *buf;
-	struct xdp_md ctx_in = { .data = 0, .data_end = (__u32)len }, ctx_out = { 0 };
+	struct xdp_md ctx_in = { .data = 0, .data_end = (__u32)len,
+				 .ingress_ifindex = h->ingress_ifindex }, ctx_out = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, t,
 		    .data_in = in,
 		    .data_size_in = (__u32)len,

@@ -19,6 +19,7 @@ struct bv_harness {
 	struct bv_map_fds fds;
 	int stats_fd, flows_fd, half_fd; /* bv_stats, bv_flows, bv_half */
 	struct bv_config cfg;       /* what harness_apply() writes */
+	__u32 ingress_ifindex;      /* of the next runs; 0: loopback */
 	/* Set by harness_run(): XDP metadata the program put in front of
 	 * the frame (struct bv_meta when it tags), not part of the output. */
 	unsigned char meta[256];

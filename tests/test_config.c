@@ -170,6 +170,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.global.drop_action, BV_DROPACT_DROP);
 	assert_int_equal(c.global.collection_level, BV_LEVEL_USER_BEHAVIOR);
 	assert_int_equal(c.global.crash_reports, 1);
+	assert_int_equal(c.global.unreadable_body, BV_UNREADABLE_DROP);
 	memset(&zero, 0, sizeof(zero));
 	assert_memory_equal(c.global._pad, zero._pad, sizeof(zero._pad));
 	/* the other defaults: docs/CONFIG.md [beacon], [anonymize], [daemon] */
@@ -179,10 +180,11 @@ static void test_defaults(void **state)
 	assert_int_equal(c.nports, 2);
 	assert_int_equal(c.ports[0], 80);
 	assert_int_equal(c.ports[1], 8080);
-	assert_int_equal(c.npaths, 2);
+	assert_int_equal(c.npaths, 3);
 	assert_rule(&c.paths[0], BV_PATH_SEG_PREFIX, "rb_", 0);
 	assert_rule(&c.paths[1], BV_PATH_EXACT_OR_ID, "/bf", 0);
-	for (int i = 2; i < BV_MAX_PATHS; i++)
+	assert_rule(&c.paths[2], BV_PATH_EXACT_OR_ID, "/mbeacon", 0);
+	for (int i = 3; i < BV_MAX_PATHS; i++)
 		assert_int_equal(c.paths[i].kind, BV_PATH_NONE);
 	assert_null(c.apps);
 	assert_int_equal(c.napps, 0);
@@ -221,6 +223,7 @@ static const struct { const char *key; const char *vals[6]; } pvals[] = {
 	{ "drop_action", { "drop", "reset" } },
 	{ "collection_level", { "user_behavior", "performance", "off" } },
 	{ "crash_reports", { "on", "off" } },
+	{ "unreadable_body", { "drop", "pass" } },
 };
 #define NPVALS ((int)(sizeof(pvals) / sizeof(pvals[0])))
 
@@ -240,6 +243,7 @@ static size_t poff(const char *key)
 		{ "drop_action", offsetof(struct bv_policy, drop_action) },
 		{ "collection_level", offsetof(struct bv_policy, collection_level) },
 		{ "crash_reports", offsetof(struct bv_policy, crash_reports) },
+		{ "unreadable_body", offsetof(struct bv_policy, unreadable_body) },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(t[i].k, key))
@@ -493,10 +497,11 @@ static void test_beacon_paths(void **state)
 	assert_rule(&c.paths[3], BV_PATH_PREFIX, "/g/collect", 0);
 	/* crash_path alone adds to the default path rules, crash rules first */
 	load_ok("[beacon]\ncrash_path = prefix:/crash\n", &c);
-	assert_int_equal(c.npaths, 3);
+	assert_int_equal(c.npaths, 4);
 	assert_rule(&c.paths[0], BV_PATH_PREFIX, "/crash", 1);
 	assert_rule(&c.paths[1], BV_PATH_SEG_PREFIX, "rb_", 0);
 	assert_rule(&c.paths[2], BV_PATH_EXACT_OR_ID, "/bf", 0);
+	assert_rule(&c.paths[3], BV_PATH_EXACT_OR_ID, "/mbeacon", 0);
 	load_ok("[beacon]\npath = prefix:/c\ncrash_path = exact:/c/crash\n"
 		"crash_path = seg_prefix:crash_\n", &c);
 	assert_int_equal(c.npaths, 3);
@@ -546,16 +551,17 @@ static void test_beacon_paths(void **state)
 	snprintf(text + o, sizeof(text) - o, "path = prefix:/p16\n");
 	fail_exact(text, 18, "key 'path': too many path rules (max 16 for path and "
 		   "crash_path together)");
-	/* 14 crash rules + the 2 defaults fit; the 15th crash rule does not */
+	/* 13 crash rules + the 3 defaults fit; the 14th crash rule does not */
 	o = (size_t)snprintf(text, sizeof(text), "[beacon]\n");
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < 13; i++)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "crash_path = prefix:/c%d\n", i);
 	load_ok(text, &c);
 	assert_int_equal(c.npaths, 16);
-	assert_rule(&c.paths[14], BV_PATH_SEG_PREFIX, "rb_", 0);
-	snprintf(text + o, sizeof(text) - o, "crash_path = prefix:/c14\n# x\n");
-	fail_at(text, 16, "key 'crash_path': too many path rules (max 16, the 2 default");
+	assert_rule(&c.paths[13], BV_PATH_SEG_PREFIX, "rb_", 0);
+	snprintf(text + o, sizeof(text) - o, "crash_path = prefix:/c13\n# x\n");
+	fail_at(text, 15, "key 'crash_path': too many path rules (max 16, the 3 default");
 	/* ... unless a path replaces the defaults, even after the crash rules */
+	o += (size_t)snprintf(text + o, sizeof(text) - o, "crash_path = prefix:/c13\n");
 	snprintf(text + o, sizeof(text) - o, "crash_path = prefix:/c14\npath = prefix:/b\n");
 	load_ok(text, &c);
 	assert_int_equal(c.npaths, 16);
@@ -1003,7 +1009,7 @@ static void test_policy_fields(void **state)
 	static const char *const order[] = {
 		"ip_mask", "ipv4_prefix", "ipv6_prefix", "respect_dnt", "dnt_action",
 		"respect_gpc", "opt_in", "user_tracking", "honour_disabled",
-		"drop_action", "collection_level", "crash_reports",
+		"drop_action", "collection_level", "crash_reports", "unreadable_body",
 	};
 	struct bv_config d;
 	struct bv_policy p, before;
@@ -1013,8 +1019,8 @@ static void test_policy_fields(void **state)
 	(void)state;
 	while (bv_policy_keys[n])
 		n++;
-	assert_int_equal(n, 12);
-	assert_int_equal(NPVALS, 12);
+	assert_int_equal(n, 13);
+	assert_int_equal(NPVALS, 13);
 	for (int i = 0; i < n; i++) {
 		assert_string_equal(bv_policy_keys[i], order[i]);
 		assert_string_equal(pvals[i].key, order[i]);
@@ -1026,7 +1032,7 @@ static void test_policy_fields(void **state)
 		/* defaults read back as README.md's policy table spells them */
 		static const char *const defs[] = {
 			"all", "24", "48", "on", "anonymize", "on", "off", "off", "on",
-			"drop", "user_behavior", "on",
+			"drop", "user_behavior", "on", "drop",
 		};
 		assert_int_equal(bv_policy_get_field(&d.global, k, out, sizeof(out)), 0);
 		assert_string_equal(out, defs[i]);

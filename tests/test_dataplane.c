@@ -1711,6 +1711,392 @@ static void test_split_equals_whole(void **state)
 	reset_policy();
 }
 
+/* ---- mobile beacons (OpenKit, the mobile agent) ------------------------
+ * The body is what @dynatrace/openkit-js 4.2.0 sent (captured): basic data,
+ * then events: 18 session start, 60 identify user, 40 error, 1 action, 50
+ * crash, 19 session end. */
+#define MB_BODY                                                                         \
+	"vv=3&va=8.323.40200&ap=APPID&vn=1.0&os=Linux&pt=1&tt=okjs&vi=4282691011098906&dl=2&cl=2" \
+	"&sn=1&ip=203.0.113.57&tv=1796285322888&mp=1&tx=1796285322889&et=18&it=1&pa=0&s0=1&t0=0" \
+	"&et=60&na=jane.doe%40example.com&it=1&pa=0&s0=2&t0=0&et=40&na=oops&it=1&pa=1&s0=4&t0=0" \
+	"&ev=42&tt=c&et=1&na=Checkout&it=1&ca=1&pa=0&s0=3&s1=5&t0=0&t1=1&et=50&na=NullPointer"   \
+	"&it=1&pa=0&s0=6&t0=1&rs=reason%20text&st=at%20foo.bar(Baz.java%3A1)%0Aat%20x&tt=c&et=19" \
+	"&it=1&pa=0&s0=7&t0=1"
+#define MB_QUERY "/mbeacon?type=m&srvid=1&app=APPID&va=8.323.40200&pt=1&tt=okjs&cts=0&resp=json" \
+		 "&si=4282691011098906_1"
+
+static char mb_req[4096];
+static size_t mb_head;
+
+/* The request with body b (and extra header lines); its head's length in mb_head. */
+static const char *mb_make(const char *b, const char *extra)
+{
+	mb_head = (size_t)snprintf(mb_req, sizeof(mb_req),
+				   "POST " MB_QUERY " HTTP/1.1\r\nHost: rum.example\r\n"
+				   "Content-Type: text/plain;charset=UTF-8\r\n%sContent-Length: %zu\r\n\r\n",
+				   extra, strlen(b));
+	snprintf(mb_req + mb_head, sizeof(mb_req) - mb_head, "%s", b);
+	return mb_req;
+}
+
+/* A form body as a collector reads it: name=value pairs, empty ones
+ * skipped. Returns the number of pairs; k[i]/v[i] point into buf. */
+static int form_parse(const char *body, char *buf, size_t bl, char **k, char **v, int max)
+{
+	int n = 0;
+	char *save = NULL;
+
+	snprintf(buf, bl, "%s", body);
+	for (char *t = strtok_r(buf, "&", &save); t && n < max; t = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(t, '=');
+
+		k[n] = t;
+		v[n] = eq ? eq + 1 : NULL; /* NULL: a name without '=' */
+		if (eq)
+			*eq = 0;
+		n++;
+	}
+	return n;
+}
+
+/* Same length, digits where digits were, letters where letters, and not
+ * the original. */
+static void assert_shape_replaced(const char *got, const char *orig, size_t n)
+{
+	assert_false(memcmp(got, orig, n) == 0);
+	for (size_t i = 0; i < n; i++) {
+		if (orig[i] >= '0' && orig[i] <= '9')
+			assert_true(got[i] >= '0' && got[i] <= '9');
+		else if (orig[i] >= 'a' && orig[i] <= 'z')
+			assert_true(got[i] >= 'a' && got[i] <= 'z');
+		else if (orig[i] >= 'A' && orig[i] <= 'Z')
+			assert_true(got[i] >= 'A' && got[i] <= 'Z');
+		else
+			assert_int_equal(got[i], orig[i]);
+	}
+}
+
+struct mb_out {
+	int act;
+	char body[4096], query[512];
+	char buf[4096], *k[128], *v[128];
+	int n;
+	char obuf[4096], *ok[128], *ov[128];
+	int on;
+};
+
+/* Sends the request whole and parses what came out, and the original. */
+static void mb_send(struct mb_out *o, const char *req)
+{
+	const char *p, *q;
+
+	memset(o, 0, sizeof(*o));
+	o->act = send_one(req);
+	o->on = form_parse(req + mb_head, o->obuf, sizeof(o->obuf), o->ok, o->ov, 128);
+	if (o->act != XDP_PASS)
+		return;
+	p = out_payload();
+	assert_int_equal(strlen(p), strlen(req));
+	assert_csums_ok();
+	snprintf(o->body, sizeof(o->body), "%s", p + mb_head);
+	q = strchr(p, ' ') + 1;
+	snprintf(o->query, sizeof(o->query), "%.*s", (int)(strchr(q, ' ') - q), q);
+	o->n = form_parse(o->body, o->buf, sizeof(o->buf), o->k, o->v, 128);
+}
+
+/* Value of the i-th occurrence of key k (0 first), or NULL. */
+static const char *mb_val(char **k, char **v, int n, const char *key, int nth)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] && !strcmp(k[i], key) && nth-- == 0)
+			return v[i];
+	return NULL;
+}
+
+/* The event types in order, "18,60,40,1,50,19". */
+static void mb_events(const struct mb_out *o, char *out, size_t len)
+{
+	size_t w = 0;
+
+	out[0] = 0;
+	for (int i = 0; i < o->n; i++)
+		if (!strcmp(o->k[i], "et"))
+			w += (size_t)snprintf(out + w, len - w, "%s%s", w ? "," : "", o->v[i]);
+}
+
+static void test_mobile_defaults(void **state)
+{
+	struct mb_out o;
+	char ev[128];
+	__u64 m0 = stat(BV_ST_MOBILE), p0 = stat(BV_DEC_PASS);
+
+	(void)state;
+	reset_policy();
+	mb_send(&o, mb_make(MB_BODY, ""));
+	assert_int_equal(o.act, XDP_PASS);
+	assert_int_equal(stat(BV_ST_MOBILE), m0 + 1);
+	assert_int_equal(stat(BV_DEC_PASS), p0 + 1);
+	/* ip= masked, padded with empty parameters; nothing else changed */
+	assert_non_null(strstr(o.body, "&ip=203.0.113.0&&tv="));
+	assert_null(strstr(mb_req, "203.0.113.0&")); /* the input had no such text */
+	assert_int_equal(o.n, o.on);
+	for (int i = 0; i < o.n; i++) {
+		assert_string_equal(o.k[i], o.ok[i]);
+		if (strcmp(o.k[i], "ip"))
+			assert_string_equal(o.v[i], o.ov[i]);
+	}
+	assert_string_equal(mb_val(o.k, o.v, o.n, "ip", 0), "203.0.113.0");
+	assert_non_null(strstr(o.query, "&si=4282691011098906_1"));
+	mb_events(&o, ev, sizeof(ev));
+	assert_string_equal(ev, "18,60,40,1,50,19");
+	/* IPv6 travels with %3A; the X-Client-IP header is masked too */
+	{
+		char body[2048], *p;
+
+		snprintf(body, sizeof(body), "%s", MB_BODY);
+		p = strstr(body, "&ip=203.0.113.57&");
+		memmove(p + 4 + 50, p + 16, strlen(p + 16) + 1);
+		memcpy(p + 4, "2001%3Adb8%3A85a3%3A8d3%3A1319%3A8a2e%3A370%3A7348", 50);
+		mb_send(&o, mb_make(body, "X-Client-IP: 203.0.113.57\r\n"));
+		assert_int_equal(o.act, XDP_PASS);
+		assert_non_null(strstr(o.body, "&ip=2001%3Adb8%3A85a3%3A000%3A0000%3A0000%3A000%3A0000&"));
+		assert_non_null(strstr(out_payload(), "X-Client-IP: 203.0.113.0 \r\n"));
+	}
+}
+
+/* collection_level=performance for the application: device id, session
+ * number, the si= device part and the user tag replaced; crashes stay. */
+static void test_mobile_performance(void **state)
+{
+	struct mb_out o;
+	char ev[128];
+	const char *na;
+	__u64 a0 = stat(BV_DEC_ANONYMIZED), i0 = stat(BV_ST_MOBILE_IDS),
+	      u0 = stat(BV_ST_USER_TAG_REMOVED);
+
+	(void)state;
+	reset_policy();
+	add_app(BV_APPKEY_APP, "APPID", "collection_level", "performance");
+	mb_send(&o, mb_make(MB_BODY, ""));
+	assert_int_equal(o.act, XDP_PASS);
+	assert_int_equal(stat(BV_DEC_ANONYMIZED), a0 + 1);
+	assert_shape_replaced(mb_val(o.k, o.v, o.n, "vi", 0), "4282691011098906", 16);
+	assert_shape_replaced(strstr(o.query, "&si=") + 4, "4282691011098906", 16);
+	assert_string_equal(strstr(o.query, "&si=") + 20, "_1");
+	/* one digit has ten values: replaced means "not linkable", it may
+	 * come out equal; the shape is what is asserted */
+	assert_int_equal(strlen(mb_val(o.k, o.v, o.n, "sn", 0)), 1);
+	na = mb_val(o.k, o.v, o.n, "na", 0);
+	assert_int_equal(strlen(na), strlen("jane.doe%40example.com"));
+	assert_shape_replaced(na, "jane.doe%40example.com", strlen(na));
+	assert_non_null(strstr(na, "%40"));
+	assert_null(strstr(o.body, "jane"));
+	assert_null(strstr(o.body, "example"));
+	assert_null(strstr(o.body, "4282691011098906"));
+	assert_int_equal(stat(BV_ST_MOBILE_IDS), i0 + 3); /* vi=, sn=, si= */
+	assert_int_equal(stat(BV_ST_USER_TAG_REMOVED), u0 + 1);
+	/* other actions' names and the crash are kept */
+	assert_string_equal(mb_val(o.k, o.v, o.n, "na", 2), "Checkout");
+	mb_events(&o, ev, sizeof(ev));
+	assert_string_equal(ev, "18,60,40,1,50,19");
+	reset_policy();
+}
+
+/* crash_reports=off: the crash event is gone, everything else intact; a
+ * crash_path rule for /mbeacon does not drop the beacon. */
+static void test_mobile_crash_off(void **state)
+{
+	struct mb_out o;
+	char ev[128];
+	__u64 c0 = stat(BV_ST_CRASH_REMOVED), p0 = stat(BV_DEC_PASS);
+
+	(void)state;
+	for (int with_rule = 0; with_rule < 2; with_rule++) {
+		reset_policy();
+		if (with_rule) {
+			/* the operator marks /mbeacon as a crash-report path */
+			memmove(&H.cfg.paths[1], &H.cfg.paths[0], sizeof(H.cfg.paths[0]) * (size_t)H.cfg.npaths);
+			H.cfg.npaths++;
+			H.cfg.paths[0] = H.cfg.paths[3];
+			H.cfg.paths[0].crash_report = 1;
+		}
+		set_policy("crash_reports", "off");
+		mb_send(&o, mb_make(MB_BODY, ""));
+		assert_int_equal(o.act, XDP_PASS);
+		mb_events(&o, ev, sizeof(ev));
+		assert_string_equal(ev, "18,60,40,1,19");
+		assert_null(strstr(o.body, "NullPointer"));
+		assert_null(strstr(o.body, "reason"));
+		assert_null(strstr(o.body, "Baz"));
+		/* the pairs left are exactly the original's without the crash event's */
+		{
+			int j = 0;
+
+			for (int i = 0; i < o.on; i++) {
+				if (!strcmp(o.ok[i], "et") && !strcmp(o.ov[i], "50")) {
+					while (++i < o.on && strcmp(o.ok[i], "et"))
+						;
+					i--;
+					continue;
+				}
+				assert_true(j < o.n);
+				assert_string_equal(o.k[j], o.ok[i]);
+				if (strcmp(o.k[j], "ip"))
+					assert_string_equal(o.v[j], o.ov[i]);
+				j++;
+			}
+			assert_int_equal(j, o.n);
+		}
+		assert_string_equal(mb_val(o.k, o.v, o.n, "vi", 0), "4282691011098906");
+	}
+	assert_int_equal(stat(BV_ST_CRASH_REMOVED), c0 + 2);
+	assert_int_equal(stat(BV_DEC_PASS), p0 + 2);
+	reset_policy();
+}
+
+/* The agent's own dl=1 cl=1 with the operator's defaults: the stricter
+ * applies to what follows dl= and cl=. collection_level=off drops. */
+static void test_mobile_agent_level_and_off(void **state)
+{
+	char body[2048], *p;
+	struct mb_out o;
+	char ev[128];
+
+	(void)state;
+	reset_policy();
+	snprintf(body, sizeof(body), "%s", MB_BODY);
+	p = strstr(body, "&dl=2&cl=2");
+	p[4] = '1';
+	p[9] = '1';
+	mb_send(&o, mb_make(body, ""));
+	assert_int_equal(o.act, XDP_PASS);
+	assert_shape_replaced(mb_val(o.k, o.v, o.n, "vi", 0), "4282691011098906", 16);
+	assert_null(strstr(o.body, "jane"));
+	mb_events(&o, ev, sizeof(ev));
+	assert_string_equal(ev, "18,60,40,1,19");
+	/* the query's si= goes by the operator's level: kept */
+	assert_non_null(strstr(o.query, "&si=4282691011098906_1"));
+
+	add_app(BV_APPKEY_APP, "APPID", "collection_level", "off");
+	{
+		__u64 d0 = stat(BV_DEC_DROPPED_LEVEL_OFF);
+
+		mb_send(&o, mb_make(MB_BODY, ""));
+		assert_int_equal(o.act, XDP_DROP);
+		assert_int_equal(stat(BV_DEC_DROPPED_LEVEL_OFF), d0 + 1);
+	}
+	reset_policy();
+}
+
+/* A body we cannot read: dropped by default, passed untouched on request. */
+static void test_mobile_unreadable_body(void **state)
+{
+	struct mb_out o;
+	__u64 d0 = stat(BV_DEC_DROPPED_UNREADABLE), u0 = stat(BV_ST_BODY_UNREADABLE);
+
+	(void)state;
+	reset_policy();
+	mb_send(&o, mb_make(MB_BODY, "Content-Encoding: gzip\r\n"));
+	assert_int_equal(o.act, XDP_DROP);
+	assert_int_equal(stat(BV_DEC_DROPPED_UNREADABLE), d0 + 1);
+	assert_int_equal(stat(BV_ST_BODY_UNREADABLE), u0 + 1);
+	set_policy("unreadable_body", "pass");
+	mb_send(&o, mb_make(MB_BODY, "content-encoding:  GZIP \r\n"));
+	assert_int_equal(o.act, XDP_PASS);
+	assert_string_equal(o.body, MB_BODY); /* not read, so not rewritten */
+	/* identity is no coding: read as usual */
+	reset_policy();
+	mb_send(&o, mb_make(MB_BODY, "Content-Encoding: identity\r\n"));
+	assert_int_equal(o.act, XDP_PASS);
+	assert_non_null(strstr(o.body, "&ip=203.0.113.0&&tv="));
+	assert_int_equal(stat(BV_ST_BODY_UNREADABLE), u0 + 2);
+	reset_policy();
+}
+
+/* Cut anywhere: the same bytes as whole, but for a crash event whose
+ * "et=50" is cut: it cannot be erased, so the rest of the beacon is dropped
+ * and counted. */
+static void test_mobile_split_equals_whole(void **state)
+{
+	static const size_t ks[] = { 1, 2, 3, 5, 8, 13, 64, 100, 500 };
+	const char *crash = strstr(MB_BODY, "&et=50&") + 1;
+
+	(void)state;
+	for (int pol = 0; pol < 2; pol++) {
+		char whole[4096];
+		int d;
+		const char *req;
+
+		reset_policy();
+		if (pol == 0)
+			add_app(BV_APPKEY_APP, "APPID", "collection_level", "performance");
+		else
+			set_policy("crash_reports", "off");
+		req = mb_make(MB_BODY, "");
+		snprintf(whole, sizeof(whole), "%s", send_chunked(req, 0, &d));
+		assert_false(d);
+		for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+			size_t e0 = mb_head + (size_t)(crash - MB_BODY), e1 = e0 + 5;
+
+			if (pol == 0 && i == 0)
+				assert_true(ks[i] < mb_head); /* cuts in the head too */
+			int cut = pol == 1 && e0 / ks[i] != e1 / ks[i];
+			__u64 c0 = stat(BV_ST_BODY_CUT);
+			const char *split = send_chunked(req, ks[i], &d);
+
+			if (cut) {
+				/* what passed is the whole's prefix, and nothing
+				 * of the crash event's values */
+				assert_true(d);
+				assert_int_equal(stat(BV_ST_BODY_CUT), c0 + 1);
+				if (strlen(split) < e0 - e0 % ks[i] ||
+				    strncmp(split + mb_head, whole + mb_head, e0 - e0 % ks[i] - mb_head))
+					fail_msg("chunk %zu, crash at %zu: passed %zu bytes:\n%s", ks[i], e0,
+						 strlen(split), split);
+				assert_null(strstr(split, "NullPointer"));
+				continue;
+			}
+			assert_false(d);
+			/* the body; in the head, a si= that leaves before the
+			 * end of the head is replaced while undecided (README,
+			 * "Signals after identifiers") */
+			assert_int_equal(strlen(split), strlen(whole));
+			if (pol == 1 && strcmp(split + mb_head, whole + mb_head)) {
+				/* in an erased event, a parameter name cut by a
+				 * segment end keeps its first part (a name without
+				 * value, no data): a collector parses the same pairs */
+				static char b1[4096], b2[4096];
+				char *k1[128], *v1[128], *k2[128], *v2[128];
+				int n1 = form_parse(whole + mb_head, b1, sizeof(b1), k1, v1, 128);
+				int n2 = form_parse(split + mb_head, b2, sizeof(b2), k2, v2, 128), j = 0;
+
+				assert_int_equal(strlen(split), strlen(whole));
+				for (int m = 0; m < n2; m++) {
+					if (!v2[m]) { /* a bare name: part of a real one */
+						assert_non_null(strstr(MB_BODY, k2[m]));
+						continue;
+					}
+					assert_true(j < n1);
+					assert_string_equal(k2[m], k1[j]);
+					assert_string_equal(v2[m], v1[j]);
+					j++;
+				}
+				assert_int_equal(j, n1);
+				continue;
+			}
+			if (strcmp(split + mb_head, whole + mb_head)) {
+				size_t k = mb_head;
+
+				while (split[k] == whole[k])
+					k++;
+				fail_msg("policy %d chunk %zu, first difference at %zu:\nwhole: %.60s\nsplit: %.60s",
+					 pol, ks[i], k, whole + (k > 30 ? k - 30 : 0), split + (k > 30 ? k - 30 : 0));
+			}
+		}
+	}
+	reset_policy();
+}
+
 int main(void)
 {
 	const struct CMUnitTest inline_tests[] = {
@@ -1760,6 +2146,12 @@ int main(void)
 		cmocka_unit_test(test_mirror_redirects_to_egress),
 		cmocka_unit_test(test_obs_fold_continuation_masked),
 		cmocka_unit_test(test_split_equals_whole),
+		cmocka_unit_test(test_mobile_defaults),
+		cmocka_unit_test(test_mobile_performance),
+		cmocka_unit_test(test_mobile_crash_off),
+		cmocka_unit_test(test_mobile_agent_level_and_off),
+		cmocka_unit_test(test_mobile_unreadable_body),
+		cmocka_unit_test(test_mobile_split_equals_whole),
 	};
 	const struct CMUnitTest pcap_tests[] = {
 		cmocka_unit_test(test_pcap_mode_l3_and_dscp),

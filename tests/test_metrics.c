@@ -4,10 +4,12 @@
  * by `promtool check metrics` (exit 0, no warning) and by our own parser
  * (names, types, naming rules, values); kernel counters come from a real
  * per-CPU array created with bpf_map_create and filled with known values
- * per CPU; the HTTP server really serves /metrics on an ephemeral port of
- * 127.0.0.1 (raw socket client) and 404s elsewhere; `beaconveil stats`
- * reads a pinned copy of the map, with and without a daemon, and fails
- * clearly without maps or privileges. Needs root (BPF maps, bpffs).
+ * per CPU, the per-interface decisions from a real per-CPU hash like
+ * bv_ifdec, the events received from a ring buffer's consumer position; the
+ * HTTP server really serves /metrics on an ephemeral port of 127.0.0.1 (raw
+ * socket client) and 404s elsewhere; `beaconveil stats` reads pinned copies
+ * of the maps, with and without a daemon, and fails clearly without maps or
+ * privileges. Needs root (BPF maps, bpffs).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,17 +40,63 @@
 #include "analytics.h"
 #include "bv_abi.h"
 #include "config.h"
+#include "kcounts.h"
 #include "loader.h"
 #include "metrics.h"
 
 #define S 1000000000ULL
 #define ERRLEN 1024
 
-static int stats_fd = -1;
+static int stats_fd = -1, ifdec_fd = -1, events_fd = -1;
 static int ncpu;
 static char tmpdir[64];
 static char pindir[96];
 static const char weird_app[] = "we\"ird\\app%\x01\xc3\xa9 x";   /* any bytes */
+
+/* Per-interface decisions in ifdec_fd, summed over CPUs: lo (1) as the
+ * events of make_analytics() would give, an index without a name, and the
+ * overflow row. The events received (consumer position): 40. */
+#define NO_SUCH_IFINDEX 424242u
+static const struct { __u32 ifindex; int dec; __u64 n; } ifdec_fill[] = {
+	{ 1, BV_DEC_PASS, 8 }, { 1, BV_DEC_ANONYMIZED, 4 }, { 1, BV_DEC_DROPPED_DNT, 4 },
+	{ 1, BV_DEC_MALFORMED, 24 }, { NO_SUCH_IFINDEX, BV_DEC_PASS, 1 },
+	{ BV_IFDEC_OVERFLOW, BV_DEC_DROPPED_GPC, 2 },
+};
+#define EVENTS_RECEIVED 40
+
+/* Fills ifdec_fd, each count split over the CPUs (the rest on CPU 0). */
+static int fill_ifdec(void)
+{
+	struct bv_ifdec *v = calloc((size_t)ncpu, sizeof(*v));
+	int rc = 0;
+
+	for (size_t i = 0; v && i < sizeof(ifdec_fill) / sizeof(ifdec_fill[0]); i++) {
+		__u32 key = ifdec_fill[i].ifindex;
+
+		memset(v, 0, (size_t)ncpu * sizeof(*v));
+		bpf_map_lookup_elem(ifdec_fd, &key, v);
+		for (int c = 0; c < ncpu; c++)
+			v[c].dec[ifdec_fill[i].dec] += ifdec_fill[i].n / (__u64)ncpu +
+				(c == 0 ? ifdec_fill[i].n % (__u64)ncpu : 0);
+		rc |= bpf_map_update_elem(ifdec_fd, &key, v, BPF_ANY);
+	}
+	free(v);
+	return v ? rc : -1;
+}
+
+/* A consumer moves the consumer position of a ring buffer (page 0, the
+ * only page userspace may write); set it to n records. */
+static int set_events_received(__u64 n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, events_fd, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	*p = (unsigned long)(n * BV_EVENT_RECORD);
+	munmap(p, (size_t)page);
+	return 0;
+}
 
 /* Known per-CPU values: cpu c holds (index + 1) * 1000 + c. */
 static uint64_t expect_stat(int k)
@@ -77,6 +126,11 @@ static int group_setup(void **state)
 			return -1;
 	}
 	free(v);
+	ifdec_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "bv_ifdec", 4, sizeof(struct bv_ifdec),
+				  BV_IFDEC_MAX, NULL);
+	events_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bv_events", 0, 0, 1 << 16, NULL);
+	if (ifdec_fd < 0 || events_fd < 0 || fill_ifdec() || set_events_received(EVENTS_RECEIVED))
+		return -1;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/bv-test-metrics-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
@@ -99,14 +153,21 @@ static int group_teardown(void **state)
 	char p[160];
 
 	(void)state;
-	snprintf(p, sizeof(p), "%s/bv_stats", pindir);
-	unlink(p);
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", pindir,
+			 (const char *[]){ "bv_stats", "bv_ifdec", "bv_events" }[i]);
+		unlink(p);
+	}
 	rmdir(pindir);
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmpdir);
 	if (system(p) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
 	if (stats_fd >= 0)
 		close(stats_fd);
+	if (ifdec_fd >= 0)
+		close(ifdec_fd);
+	if (events_fd >= 0)
+		close(events_fd);
 	return 0;
 }
 
@@ -165,7 +226,9 @@ static const char *const ifaces[] = { "lo", "bvtest0" };
 
 static char *render(struct bv_analytics *a, const char *mode, size_t *len)
 {
-	struct bv_metrics_src src = { stats_fd, mode, ifaces, 2, a };
+	struct bv_metrics_src src = { .stats_fd = stats_fd, .ifdec_fd = ifdec_fd,
+				      .events_fd = events_fd, .mode = mode, .ifaces = ifaces,
+				      .nifaces = 2, .an = a };
 	char *out = NULL;
 
 	assert_int_equal(bv_metrics_render(&src, &out, len), 0);
@@ -270,7 +333,8 @@ static void parse_ok(const char *text, size_t len, struct bv_prom_doc *d)
 
 static void test_render_kernel_counters(void **state)
 {
-	struct bv_metrics_src src = { stats_fd, "inline", NULL, 0, NULL };
+	struct bv_metrics_src src = { .stats_fd = stats_fd, .ifdec_fd = -1, .events_fd = -1,
+				      .mode = "inline" };
 	struct bv_prom_doc d;
 	char *out;
 	size_t len;
@@ -400,36 +464,79 @@ static void test_render_analytics(void **state)
 	bv_analytics_free(a);
 }
 
-/* An interface re-created under the same name (two indexes) and the
- * daemon's list naming it too: one series per name. */
-static void test_render_iface_dedup(void **state)
+/* Per interface and events, from the kernel's maps: an interface the
+ * daemon names twice (re-created, two indexes) is one series; an index
+ * without a name is ifindex_N; the overflow row shows once it counted;
+ * a bad map fd is an error, not half a page. */
+static void test_render_kernel_figures(void **state)
 {
-	struct bv_analytics *a = bv_analytics_new(NULL);
 	const char *const two_lo[] = { "lo", "lo" };
-	struct bv_metrics_src src = { -1, "inline", two_lo, 2, a };
+	struct bv_metrics_src src = { .stats_fd = -1, .ifdec_fd = ifdec_fd, .events_fd = events_fd,
+				      .mode = "inline", .ifaces = two_lo, .nifaces = 2 };
 	struct bv_prom_doc d;
-	struct bv_event e;
 	char *out;
-	size_t len;
+	size_t len, nlo = 0;
 
 	(void)state;
-	e = ev(S, 1, 1, 1, NULL, 0, BV_DEC_PASS);
-	bv_analytics_event(a, &e);
-	e.ifindex = 424242;   /* no name */
-	bv_analytics_event(a, &e);
 	assert_int_equal(bv_metrics_render(&src, &out, &len), 0);
 	promtool_ok(out, len);
 	parse_ok(out, len, &d);
+	check_families(&d);
 	{
 		const char *lo[] = { "interface", "lo", "reason", "pass", NULL };
+		const char *lo_mal[] = { "interface", "lo", "reason", "malformed", NULL };
 		const char *gone[] = { "interface", "ifindex_424242", "reason", "pass", NULL };
+		const char *over[] = { "interface", ":overflow", "reason", "dropped_gpc", NULL };
 
-		assert_true(get(&d, "beaconveil_interface_decisions_total", lo) == 1);
+		assert_true(get(&d, "beaconveil_interface_decisions_total", lo) == 8);
+		assert_true(get(&d, "beaconveil_interface_decisions_total", lo_mal) == 24);
 		assert_true(get(&d, "beaconveil_interface_decisions_total", gone) == 1);
+		assert_true(get(&d, "beaconveil_interface_decisions_total", over) == 2);
 	}
+	for (size_t i = 0; i < d.ns; i++)
+		nlo += !strcmp(d.s[i].name, "beaconveil_interface_decisions_total") &&
+		       !strcmp(bv_prom_label(&d.s[i], "interface"), "lo");
+	assert_int_equal(nlo, BV_DEC_MAX);
+	assert_true(get(&d, "beaconveil_events_received_total", NULL) == EVENTS_RECEIVED);
+	assert_true(get(&d, "beaconveil_events_pending", NULL) == 0);
+	assert_null(bv_prom_find(&d, "beaconveil_active_sessions", NULL));
 	bv_prom_doc_free(&d);
 	free(out);
-	bv_analytics_free(a);
+
+	/* rows sorted by index; the overflow row is left out while it holds
+	 * zeros (the kernel makes it before any interface's) */
+	{
+		struct bv_ifdec *z = calloc((size_t)ncpu, sizeof(*z));
+		__u32 k0 = BV_IFDEC_OVERFLOW;
+		struct bv_ifdec_row *rows;
+		int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "bv_ifdec", 4,
+					sizeof(struct bv_ifdec), BV_IFDEC_MAX, NULL);
+		size_t n;
+
+		assert_int_equal(bv_ifdec_read(ifdec_fd, &rows, &n), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(rows[0].ifindex, BV_IFDEC_OVERFLOW);
+		assert_int_equal(rows[1].ifindex, 1);
+		assert_int_equal(rows[2].ifindex, NO_SUCH_IFINDEX);
+		assert_true(rows[1].dec[BV_DEC_MALFORMED] == 24);
+		free(rows);
+		assert_true(fd >= 0 && z);
+		assert_int_equal(bpf_map_update_elem(fd, &k0, z, BPF_ANY), 0);
+		src.ifdec_fd = fd;
+		assert_int_equal(bv_metrics_render(&src, &out, &len), 0);
+		assert_null(strstr(out, ":overflow"));
+		assert_non_null(strstr(out, "interface=\"lo\",reason=\"pass\"} 0\n"));
+		free(out);
+		close(fd);
+		free(z);
+	}
+
+	/* a bad map fd: an error */
+	src.ifdec_fd = 12345;
+	assert_int_equal(bv_metrics_render(&src, &out, &len), -1);
+	src.ifdec_fd = ifdec_fd;
+	src.events_fd = 12345;
+	assert_int_equal(bv_metrics_render(&src, &out, &len), -1);
 }
 
 /* ---- the parser rejects what Prometheus rejects -------------------------------- */
@@ -531,7 +638,9 @@ static char *http(int port, const char *request)
 static void test_http_server(void **state)
 {
 	struct bv_analytics *a = make_analytics(false);
-	struct bv_metrics_src src = { stats_fd, "inline", ifaces, 2, a };
+	struct bv_metrics_src src = { .stats_fd = stats_fd, .ifdec_fd = ifdec_fd,
+				      .events_fd = events_fd, .mode = "inline", .ifaces = ifaces,
+				      .nifaces = 2, .an = a };
 	struct bv_metrics *m, *m2;
 	struct bv_prom_doc d;
 	char err[ERRLEN], addr[64], req[256], *resp, *body, *expect;
@@ -695,13 +804,21 @@ static void run_free(struct run *r)
 static void test_cmd_stats(void **state)
 {
 	struct bv_analytics *a = make_analytics(true);
-	struct bv_metrics_src src = { stats_fd, "mirror", ifaces, 2, a };
+	struct bv_metrics_src src = { .stats_fd = stats_fd, .ifdec_fd = ifdec_fd,
+				      .events_fd = events_fd, .mode = "mirror", .ifaces = ifaces,
+				      .nifaces = 2, .an = a };
 	struct bv_metrics *m;
 	char err[ERRLEN], pin[160], addr[64], want[128], cmd[512];
 	struct run r;
 	int port;
 
 	(void)state;
+	snprintf(pin, sizeof(pin), "%s/bv_ifdec", pindir);
+	unlink(pin);
+	assert_int_equal(bpf_obj_pin(ifdec_fd, pin), 0);
+	snprintf(pin, sizeof(pin), "%s/bv_events", pindir);
+	unlink(pin);
+	assert_int_equal(bpf_obj_pin(events_fd, pin), 0);
 	snprintf(pin, sizeof(pin), "%s/bv_stats", pindir);
 	unlink(pin);
 	assert_int_equal(bpf_obj_pin(stats_fd, pin), 0);
@@ -732,8 +849,12 @@ static void test_cmd_stats(void **state)
 		assert_null(strstr(r.out, "tiny"));
 		/* valid JSON (jq is in tools/deps/metrics.list) */
 		snprintf(jpath, sizeof(jpath), "%s/stats.out", tmpdir);
-		snprintf(cmd, sizeof(cmd), "jq -e '.daemon.interfaces.lo.pass == 8 and "
-			 ".decisions.pass > 0' '%s' >/dev/null", jpath);
+		snprintf(cmd, sizeof(cmd), "jq -e '.interfaces.lo.pass == 8 and "
+			 ".interfaces.ifindex_424242.pass == 1 and "
+			 ".interfaces[\":overflow\"].dropped_gpc == 2 and "
+			 ".events.received == %d and .events.pending == 0 and "
+			 ".daemon.apps.shop.pass > 0 and (.daemon | has(\"interfaces\") | not) and "
+			 ".decisions.pass > 0' '%s' >/dev/null", EVENTS_RECEIVED, jpath);
 		if (system(cmd) != 0)
 			fail_msg("stats --json: not the JSON expected:\n%s", r.out);
 		run_free(&r);
@@ -748,6 +869,9 @@ static void test_cmd_stats(void **state)
 		assert_non_null(strstr(r.out, "dropped_no_consent"));
 		assert_non_null(strstr(r.out, "active sessions"));
 		assert_non_null(strstr(r.out, "Decisions per application"));
+		assert_non_null(strstr(r.out, "Decisions per interface"));
+		assert_non_null(strstr(r.out, "ifindex_424242"));
+		assert_non_null(strstr(r.out, "Events (bv_events)"));
 		assert_string_equal(r.err, "");
 		run_free(&r);
 	}
@@ -770,6 +894,11 @@ static void test_cmd_stats(void **state)
 		assert_int_equal(r.rc, 0);
 		assert_non_null(strstr(r.out, "\"reachable\": false"));
 		run_free(&r);
+		/* the per-interface and event figures need no daemon */
+		snprintf(cmd, sizeof(cmd), "jq -e '.interfaces.lo.malformed == 24 and "
+			 ".events.received == %d' '%s/stats.out' >/dev/null", EVENTS_RECEIVED, tmpdir);
+		if (system(cmd) != 0)
+			fail_msg("stats --json without a daemon: no kernel per-interface figures");
 	}
 	/* the address from a config file */
 	{
@@ -840,7 +969,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_kernel_counters),
 		cmocka_unit_test(test_render_analytics),
-		cmocka_unit_test(test_render_iface_dedup),
+		cmocka_unit_test(test_render_kernel_figures),
 		cmocka_unit_test(test_parser),
 		cmocka_unit_test(test_http_server),
 		cmocka_unit_test(test_cmd_stats),

@@ -359,6 +359,7 @@ static void test_names(void **state)
 	static const char *const readme[] = { /* README.md's names, enum bv_decision order */
 		"pass", "anonymized", "dropped_dnt", "dropped_gpc", "dropped_no_consent",
 		"dropped_disabled", "dropped_level_off", "dropped_crash_report", "malformed",
+		"dropped_unreadable",
 	};
 	(void)state;
 	assert_int_equal(sizeof(readme) / sizeof(readme[0]), BV_DEC_MAX);

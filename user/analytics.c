@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Sessions, unique visitors, per-application and per-interface counts from
- * the kernel's events; see analytics.h and docs/METRICS.md. */
+/* Sessions, unique visitors and per-application counts from the kernel's
+ * events; see analytics.h and docs/METRICS.md. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
 
 #include "analytics.h"
 #include "hll.h"
@@ -22,12 +21,6 @@ struct an_app {
 	uint32_t best_lb;          /* distinct visitors proved in an earlier epoch */
 	uint64_t dec[BV_DEC_MAX];
 	struct bv_hll hll;         /* this epoch's visitors; reg NULL until one */
-};
-
-struct an_iface {
-	uint32_t ifindex;
-	char name[IF_NAMESIZE];
-	uint64_t dec[BV_DEC_MAX];
 };
 
 /* The part of the config the analytics need: user_tracking of overrides. */
@@ -66,10 +59,6 @@ struct bv_analytics {
 	uint32_t *app_idx;         /* open addressing into apps, UINT32_MAX empty */
 	size_t app_idx_cap;
 	uint64_t app_overflow;
-
-	struct an_iface *ifaces;
-	size_t nifaces;
-	uint64_t iface_overflow;
 };
 
 /* ---- config ------------------------------------------------------------- */
@@ -223,25 +212,6 @@ static void an_reserve_apps(struct bv_analytics *a)
 	}
 }
 
-/* ---- interfaces ------------------------------------------------------- */
-
-static struct an_iface *iface_get(struct bv_analytics *a, uint32_t ifindex)
-{
-	struct an_iface *f;
-
-	for (size_t i = 0; i < a->nifaces; i++)
-		if (a->ifaces[i].ifindex == ifindex)
-			return &a->ifaces[i];
-	if (a->nifaces >= a->lim.ifaces)
-		return NULL;
-	f = &a->ifaces[a->nifaces++];
-	memset(f, 0, sizeof(*f));
-	f->ifindex = ifindex;
-	if (!ifindex || !if_indextoname(ifindex, f->name))
-		f->name[0] = '\0';
-	return f;
-}
-
 /* ---- life cycle ------------------------------------------------------- */
 
 struct bv_analytics *bv_analytics_new_limits(const struct bv_config *cfg,
@@ -254,7 +224,6 @@ struct bv_analytics *bv_analytics_new_limits(const struct bv_config *cfg,
 	a->lim.sessions = lim && lim->sessions ? lim->sessions : BV_AN_MAX_SESSIONS;
 	a->lim.visitors = lim && lim->visitors ? lim->visitors : BV_AN_MAX_VISITORS;
 	a->lim.apps = lim && lim->apps ? lim->apps : BV_AN_MAX_APPS;
-	a->lim.ifaces = lim && lim->ifaces ? lim->ifaces : BV_AN_MAX_IFACES;
 	if (a->lim.apps >= UINT32_MAX / 4)
 		a->lim.apps = UINT32_MAX / 4;
 	for (a->app_idx_cap = 16; a->app_idx_cap < 2 * a->lim.apps; a->app_idx_cap *= 2)
@@ -265,8 +234,7 @@ struct bv_analytics *bv_analytics_new_limits(const struct bv_config *cfg,
 	}
 	a->apps = calloc(a->lim.apps, sizeof(*a->apps));
 	a->app_idx = malloc(a->app_idx_cap * sizeof(*a->app_idx));
-	a->ifaces = calloc(a->lim.ifaces, sizeof(*a->ifaces));
-	if (!a->apps || !a->app_idx || !a->ifaces || bv_hll_init(&a->uniq, BV_AN_HLL_P) ||
+	if (!a->apps || !a->app_idx || bv_hll_init(&a->uniq, BV_AN_HLL_P) ||
 	    an_load_config(a, cfg)) {
 		bv_analytics_free(a);
 		return NULL;
@@ -293,7 +261,6 @@ void bv_analytics_free(struct bv_analytics *a)
 	}
 	free(a->apps);
 	free(a->app_idx);
-	free(a->ifaces);
 	free(a->ovr);
 	bv_hll_free(&a->uniq);
 	bv_sessions_free(&a->sess);
@@ -340,7 +307,6 @@ static void an_new_epoch(struct bv_analytics *a, uint32_t epoch)
 void bv_analytics_event(struct bv_analytics *a, const struct bv_event *e)
 {
 	struct an_app *app = NULL;
-	struct an_iface *f;
 	bool trk, current = true;
 	enum bv_sess_touch st = BV_SESS_CONTINUED;
 
@@ -364,12 +330,6 @@ void bv_analytics_event(struct bv_analytics *a, const struct bv_event *e)
 			current = false;
 		}
 	}
-
-	f = iface_get(a, e->ifindex);
-	if (f)
-		f->dec[e->decision]++;
-	else
-		a->iface_overflow++;
 
 	if (e->app_len > 0) {
 		app = app_get(a, e->app, e->app_len, true);
@@ -427,9 +387,8 @@ int bv_analytics_snapshot(struct bv_analytics *a, struct bv_analytics_snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_lock(&a->mu);
-	s->ifaces = calloc(a->nifaces ? a->nifaces : 1, sizeof(*s->ifaces));
 	s->apps = calloc(a->napps ? a->napps : 1, sizeof(*s->apps));
-	if (!s->ifaces || !s->apps) {
+	if (!s->apps) {
 		pthread_mutex_unlock(&a->mu);
 		bv_analytics_snap_free(s);
 		errno = ENOMEM;
@@ -453,14 +412,6 @@ int bv_analytics_snapshot(struct bv_analytics *a, struct bv_analytics_snap *s)
 	s->overflow_sessions = a->sess.overflow;
 	s->overflow_visitors = a->vis_overflow;
 	s->overflow_apps = a->app_overflow;
-	s->overflow_ifaces = a->iface_overflow;
-	for (size_t i = 0; i < a->nifaces; i++) {
-		struct bv_an_iface_snap *d = &s->ifaces[s->nifaces++];
-
-		d->ifindex = a->ifaces[i].ifindex;
-		memcpy(d->name, a->ifaces[i].name, sizeof(d->name));
-		memcpy(d->dec, a->ifaces[i].dec, sizeof(d->dec));
-	}
 	for (size_t i = 0; i < a->napps; i++) {
 		const struct an_app *p = a->apps[i];
 		struct bv_an_app_snap *d;
@@ -488,9 +439,7 @@ void bv_analytics_snap_free(struct bv_analytics_snap *s)
 {
 	if (!s)
 		return;
-	free(s->ifaces);
 	free(s->apps);
-	s->ifaces = NULL;
 	s->apps = NULL;
-	s->nifaces = s->napps = 0;
+	s->napps = 0;
 }

@@ -20,7 +20,9 @@
  * - Decisions per application id; an application is exported only once it
  *   has been seen with at least k (k_anonymity) distinct visitors, proved by
  *   a small per-application sketch (no visitor hash is kept for this).
- * - Decisions per ingress interface.
+ *
+ * Decisions per interface and the events received are not counted here but
+ * read from the kernel's maps (user/kcounts.h): they must survive restarts.
  *
  * Thread safety: every function takes the object's mutex; events come from
  * the daemon's thread while the metrics thread takes snapshots. Memory is
@@ -33,7 +35,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <net/if.h>
 
 #include "bv_abi.h"
 #include "config.h"
@@ -43,7 +44,6 @@
 #define BV_AN_MAX_SESSIONS (1u << 20)
 #define BV_AN_MAX_VISITORS (1u << 20)
 #define BV_AN_MAX_APPS     4096u
-#define BV_AN_MAX_IFACES   256u
 #define BV_AN_HLL_P        14   /* unique visitors */
 #define BV_AN_APP_HLL_P    10   /* per application, for the k threshold */
 
@@ -57,18 +57,12 @@ void bv_analytics_free(struct bv_analytics *a);
 
 /* Limits other than the defaults (tests; 0 keeps a default). */
 struct bv_analytics_limits {
-	size_t sessions, visitors, apps, ifaces;
+	size_t sessions, visitors, apps;
 };
 struct bv_analytics *bv_analytics_new_limits(const struct bv_config *cfg,
 					     const struct bv_analytics_limits *lim);
 
 /* ---- what may leave: a consistent copy, taken under the lock ------------- */
-
-struct bv_an_iface_snap {
-	uint32_t ifindex;
-	char name[IF_NAMESIZE];        /* if_indextoname() when first seen, else "" */
-	uint64_t dec[BV_DEC_MAX];
-};
 
 struct bv_an_app_snap {
 	uint8_t len;                   /* bytes of id (raw, as the beacon sent it) */
@@ -77,7 +71,7 @@ struct bv_an_app_snap {
 };
 
 struct bv_analytics_snap {
-	uint64_t events;               /* events received */
+	uint64_t events;               /* events received by this object */
 	uint64_t events_invalid;       /* decision or app_len out of range: ignored */
 	uint64_t events_stale;         /* from an older key epoch: decisions counted only */
 	int have_epoch;                /* an event was seen */
@@ -90,9 +84,7 @@ struct bv_analytics_snap {
 	uint64_t visitors_new, visitors_returning;
 	unsigned k;                    /* k_anonymity */
 	unsigned session_timeout_s;
-	uint64_t overflow_sessions, overflow_visitors, overflow_apps, overflow_ifaces;
-	size_t nifaces;
-	struct bv_an_iface_snap *ifaces;
+	uint64_t overflow_sessions, overflow_visitors, overflow_apps;
 	size_t napps;                  /* only applications with >= k distinct visitors */
 	struct bv_an_app_snap *apps;
 	size_t apps_hidden;            /* applications seen with fewer */

@@ -60,6 +60,7 @@ static void policy_usage(FILE *f)
 		"  respect_gpc on|off             opt_in on|off         user_tracking on|off\n"
 		"  honour_disabled on|off         drop_action drop|reset\n"
 		"  collection_level user_behavior|performance|off    crash_reports on|off\n"
+		"  unreadable_body drop|pass\n"
 		"\n"
 		"A running daemon rewrites the maps from its config file on SIGHUP and on\n"
 		"restart, and never otherwise: a change made here lasts until then (put it\n"

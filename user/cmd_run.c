@@ -87,6 +87,7 @@ struct daemon {
 	__u64 last_rotation;
 	__u32 epoch;
 	unsigned long long bad_events;
+	bool pin_failed;             /* the last periodic re-pin failed (logged once) */
 };
 
 static void run_usage(FILE *f)
@@ -408,6 +409,7 @@ static int check_pins(struct daemon *d, const struct beaconveil_bpf *ref, __u32 
 {
 	const struct iface *adopt = NULL;
 	char path[256], why[200];
+	unsigned present = bv_pins_present();
 
 	*flows_max = 0;
 	for (int i = 0; i < d->nifs; i++)
@@ -441,6 +443,10 @@ static int check_pins(struct daemon *d, const struct beaconveil_bpf *ref, __u32 
 				logf_("%s was missing: pinned it again from the program on %s",
 				      path, adopt->name);
 				close(mfd);
+			} else if (present) {
+				/* e.g. bv_ifdec under the pins of an older version */
+				logf_("%s was not pinned next to the other maps (new in this "
+				      "version, or removed by hand): it starts empty", path);
 			}
 			continue;
 		}
@@ -620,6 +626,8 @@ static struct bv_metrics *start_metrics(struct daemon *d, const char *addr, char
 {
 	struct bv_metrics_src src = {
 		.stats_fd = d->pins.stats,
+		.ifdec_fd = d->pins.ifdec,
+		.events_fd = d->pins.events,
 		.mode = mode_name(d->mode),
 		.ifaces = d->ifnames,
 		.nifaces = d->nifs,
@@ -768,6 +776,32 @@ static void watch_ifaces(struct daemon *d)
 	}
 }
 
+/*
+ * The maps outlive this daemon, and `policy` and `stats` reach them, only
+ * while pinned. Unmounting bpffs takes the pins but not the maps (we hold
+ * their fds): pin them again once bpffs is back. mount: mount bpffs when
+ * nothing is there (SIGHUP, stop); the periodic check does not, so an
+ * operator who unmounted it on purpose is not overruled every second.
+ * 0 every map pinned; -1 not, the cause in err.
+ */
+static int keep_pinned(struct daemon *d, const char *when, bool mount, char *err, size_t errlen)
+{
+	bool was = bv_bpffs_mounted();
+	char names[256];
+
+	if (!was && !mount) {
+		snprintf(err, errlen, "no bpffs mounted at %s", BV_PIN_ROOT);
+		return -1;
+	}
+	if (bv_pins_restore(&d->pins, names, sizeof(names), err, errlen))
+		return -1;
+	if (!was)
+		logf_("%smounted bpffs at %s (it was gone)", when, BV_PIN_ROOT);
+	if (names[0])
+		logf_("%spinned again under %s (they were missing): %s", when, BV_PIN_DIR, names);
+	return 0;
+}
+
 static void follow_live_policy(struct daemon *d)
 {
 	struct bv_policy p;
@@ -825,6 +859,8 @@ static int serve(struct daemon *d, int sfd)
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP) {
+					if (keep_pinned(d, "SIGHUP: ", true, err, sizeof(err)))
+						logf_("SIGHUP: the maps are not pinned: %s", err);
 					reload(d);
 				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 					logf_("%s: stopping", strsignal((int)si.ssi_signo));
@@ -840,6 +876,13 @@ static int serve(struct daemon *d, int sfd)
 				ring_buffer__consume(d->rb);
 				follow_live_policy(d);
 				watch_ifaces(d);
+				if (bv_bpffs_mounted()) {
+					bool failed = keep_pinned(d, "", false, err, sizeof(err)) != 0;
+
+					if (failed && !d->pin_failed)
+						logf_("the maps are not pinned: %s", err);
+					d->pin_failed = failed;
+				}
 				bv_analytics_tick(d->an, now_ns(CLOCK_MONOTONIC));
 				if (now_ns(CLOCK_BOOTTIME) >= d->next_rotation) {
 					if (rotate_key(d, err, sizeof(err)))
@@ -880,6 +923,7 @@ int cmd_run(int argc, char **argv)
 	sigset_t mask;
 	int opt, sfd = -1, ret = BV_EXIT_RUNTIME;
 	__u32 flows_max = 0;
+	bool pinned;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -1095,11 +1139,19 @@ int cmd_run(int argc, char **argv)
 	ret = serve(d, sfd);
 	bv_metrics_stop(d->mx);
 	d->mx = NULL;
+	pinned = keep_pinned(d, "stop: ", true, err, sizeof(err)) == 0;
 	if (detach_all(d, false))
 		ret = BV_EXIT_RUNTIME;
-	if (ret == BV_EXIT_OK)
+	if (ret == BV_EXIT_OK && pinned)
 		logf_("stopped; maps stay pinned under %s ('beaconveil unload' removes them)",
 		      BV_PIN_DIR);
+	else if (ret == BV_EXIT_OK && !bv_pins_present())
+		logf_("stopped; nothing is pinned (%s): the counters, flow state, live policy and "
+		      "unread events are lost with this daemon; the next start begins with zero "
+		      "counts and the config file's policy", err);
+	else if (ret == BV_EXIT_OK)
+		logf_("stopped; not every map is pinned (%s): what the others hold is lost with "
+		      "this daemon", err);
 	goto out;
 
 fail_detach:

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * `beaconveil stats`: the kernel counters from the pinned bv_stats map
- * (no daemon needed), plus the daemon's session and visitor figures read
- * from its /metrics endpoint when it answers.
+ * `beaconveil stats`: the kernel counters from the pinned maps (bv_stats,
+ * the per-interface bv_ifdec, the positions of bv_events; no daemon
+ * needed), plus the daemon's session and visitor figures read from its
+ * /metrics endpoint when it answers.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,16 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/statfs.h>
 #include <linux/bpf.h>
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 
 #include "bv_abi.h"
 #include "cmd.h"
 #include "config.h"
+#include "kcounts.h"
 #include "loader.h"
 #include "metrics.h"
+#include "pins.h"
 
 #define PFX "beaconveil stats: "
 #define FETCH_TIMEOUT_MS 2000
@@ -31,15 +32,17 @@ static void stats_usage(FILE *f)
 		"Usage: beaconveil stats [--json] [-c CONFIG] [--metrics ADDR:PORT] [--pin-dir DIR]\n"
 		"\n"
 		"Prints the decision counts and the XDP program's counters from the\n"
-		"pinned map " BV_PIN_DIR "/bv_stats (summed over CPUs). They survive\n"
-		"the daemon: this works while enforcement goes on without one.\n"
+		"pinned map " BV_PIN_DIR "/bv_stats (summed over CPUs), the decisions\n"
+		"per interface (bv_ifdec) and the events read from and waiting in the\n"
+		"ring buffer (bv_events). They survive the daemon: this works while\n"
+		"enforcement goes on without one.\n"
 		"\n"
 		"If a daemon's metrics endpoint answers, its figures are added: active\n"
 		"sessions, estimated unique visitors of the current key epoch,\n"
 		"new/returning visitors (when user_tracking is on), decisions per\n"
-		"interface and per application (applications with at least k distinct\n"
-		"visitors only). Otherwise a note on stderr says why, and the kernel\n"
-		"counters are still printed.\n"
+		"application (applications with at least k distinct visitors only).\n"
+		"Otherwise a note on stderr says why, and the kernel figures are still\n"
+		"printed.\n"
 		"\n"
 		"Options:\n"
 		"  --json                 one JSON object instead of text\n"
@@ -79,6 +82,12 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_PROXY_V2 - BV_DEC_MAX] = "PROXY protocol v2 headers",
 	[BV_ST_EVENTS_LOST - BV_DEC_MAX] = "events lost (ring buffer full)",
 	[BV_ST_HALF_OPEN - BV_DEC_MAX] = "connections opened (SYN), tracked half-open",
+	[BV_ST_MOBILE - BV_DEC_MAX] = "mobile beacons (type=m)",
+	[BV_ST_MOBILE_IDS - BV_DEC_MAX] = "mobile ids replaced (vi=, sn=, si= device part)",
+	[BV_ST_USER_TAG_REMOVED - BV_DEC_MAX] = "user tags replaced (identify-user events, na=)",
+	[BV_ST_CRASH_REMOVED - BV_DEC_MAX] = "crash and exception events erased from bodies",
+	[BV_ST_BODY_UNREADABLE - BV_DEC_MAX] = "mobile bodies not readable (compressed, chunked)",
+	[BV_ST_BODY_CUT - BV_DEC_MAX] = "mobile bodies dropped: a crash event cut where it could not be erased",
 };
 
 /* Opens DIR/bv_stats with a message naming the cause. */
@@ -87,7 +96,6 @@ static int open_stats(const char *dir, char *err, size_t errlen)
 	char path[512];
 	struct bpf_map_info info;
 	__u32 ilen = sizeof(info);
-	struct statfs st;
 	int fd, e;
 
 	snprintf(path, sizeof(path), "%s/bv_stats", dir);
@@ -95,11 +103,8 @@ static int open_stats(const char *dir, char *err, size_t errlen)
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT) {
-			if (!strcmp(dir, BV_PIN_DIR) &&
-			    (statfs(BV_PIN_ROOT, &st) || st.f_type != BPF_FS_MAGIC))
-				snprintf(err, errlen,
-					 "no bpffs mounted at " BV_PIN_ROOT ", so no pinned maps: "
-					 "is beaconveil run running or was it ever started?");
+			if (!strcmp(dir, BV_PIN_DIR))
+				bv_pin_missing_error(path, err, errlen);
 			else
 				snprintf(err, errlen,
 					 "no pinned maps (%s does not exist): is beaconveil run "
@@ -199,61 +204,97 @@ static const struct { const char *metric, *key, *text; } scalars[] = {
 	{ "beaconveil_visitors_returning_total", "visitors_returning", "returning visitors" },
 	{ "beaconveil_hash_key_epoch", "hash_key_epoch", "hash key epoch" },
 	{ "beaconveil_hash_key_rotations_total", "hash_key_rotations", "key rotations seen" },
-	{ "beaconveil_events_received_total", "events_received", "events received" },
 	{ "beaconveil_k_anonymity_min_visitors", "k_anonymity", "k (min visitors per app)" },
 	{ "beaconveil_apps_hidden", "apps_hidden", "apps below k (not shown)" },
 };
 
-static void daemon_breakdown_text(const struct bv_prom_doc *d, const char *metric, const char *lab,
-				  const char *title)
+/* A table of decisions by `lab` (interface, app): names[i], dec[i][reason]. */
+static void dec_table_text(const char *title, const char *lab, size_t n, const char *const *names,
+			   const double (*dec)[BV_DEC_MAX])
 {
-	const char **v;
-	size_t n = distinct_labels(d, metric, lab, &v);
-
-	if (n == 0) {
-		free(v);
+	if (n == 0)
 		return;
-	}
 	printf("\n%s\n  %-24s", title, lab);
 	for (int r = 0; r < BV_DEC_MAX; r++)
 		printf(" %s", bv_decision_name(r));
 	printf("\n");
 	for (size_t i = 0; i < n; i++) {
-		printf("  %-24s", v[i]);
-		for (int r = 0; r < BV_DEC_MAX; r++) {
-			const char *kv[] = { lab, v[i], "reason", bv_decision_name(r), NULL };
-			int w = (int)strlen(bv_decision_name(r));
-
-			printf(" %*.0f", w, val(d, metric, kv, NULL));
-		}
+		printf("  %-24s", names[i]);
+		for (int r = 0; r < BV_DEC_MAX; r++)
+			printf(" %*.0f", (int)strlen(bv_decision_name(r)), dec[i][r]);
 		printf("\n");
 	}
-	free(v);
 }
 
-static void daemon_breakdown_json(FILE *f, const struct bv_prom_doc *d, const char *metric,
-				  const char *lab, const char *key)
+/* The same as `"key": { "NAME": { "pass": N, ... }, ... }` at indent ind. */
+static void dec_table_json(FILE *f, const char *ind, const char *key, size_t n,
+			   const char *const *names, const double (*dec)[BV_DEC_MAX])
 {
-	const char **v;
-	size_t n = distinct_labels(d, metric, lab, &v);
-
-	fprintf(f, ",\n    ");
+	fprintf(f, ",\n%s", ind);
 	jstr(f, key);
 	fprintf(f, ": {");
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s\n      ", i ? "," : "");
-		jstr(f, v[i]);
+		fprintf(f, "%s\n%s  ", i ? "," : "", ind);
+		jstr(f, names[i]);
 		fprintf(f, ": {");
 		for (int r = 0; r < BV_DEC_MAX; r++) {
-			const char *kv[] = { lab, v[i], "reason", bv_decision_name(r), NULL };
-
 			fprintf(f, "%s\"%s\": ", r ? ", " : "", bv_decision_name(r));
-			jnum(f, val(d, metric, kv, NULL));
+			jnum(f, dec[i][r]);
 		}
 		fprintf(f, "}");
 	}
-	fprintf(f, "%s}", n ? "\n    " : "");
-	free(v);
+	if (n)
+		fprintf(f, "\n%s", ind);
+	fputc('}', f);
+}
+
+/* Rows of metric by label `lab` from the daemon's page: *names and *dec
+ * malloc'ed (the names point into d). */
+static size_t prom_table(const struct bv_prom_doc *d, const char *metric, const char *lab,
+			 const char ***names, double (**dec)[BV_DEC_MAX])
+{
+	size_t n = distinct_labels(d, metric, lab, names);
+
+	*dec = calloc(n ? n : 1, sizeof(**dec));
+	if (!*dec || !*names)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		for (int r = 0; r < BV_DEC_MAX; r++) {
+			const char *kv[] = { lab, (*names)[i], "reason", bv_decision_name(r), NULL };
+
+			(*dec)[i][r] = val(d, metric, kv, NULL);
+		}
+	return n;
+}
+
+/* The kernel's per-interface rows as a table; NULL names on failure. */
+static size_t ifdec_table(const struct bv_ifdec_named *rows, size_t n, const char ***names,
+			  double (**dec)[BV_DEC_MAX])
+{
+	*names = calloc(n ? n : 1, sizeof(**names));
+	*dec = calloc(n ? n : 1, sizeof(**dec));
+	if (!*names || !*dec)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		(*names)[i] = rows[i].name;
+		for (int r = 0; r < BV_DEC_MAX; r++)
+			(*dec)[i][r] = (double)rows[i].dec[r];
+	}
+	return n;
+}
+
+/* Opens DIR/NAME, one of the maps only read here; -1 with a note in why. */
+static int open_pin(const char *dir, const char *name, char *why, size_t whylen)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		snprintf(why, whylen, "%s: %s%s", path, strerror(errno),
+			 errno == ENOENT ? " (pinned by an older version? a new start pins it)" : "");
+	return fd;
 }
 
 /* ---- the command ------------------------------------------------------------ */
@@ -275,7 +316,13 @@ int cmd_stats(int argc, char **argv)
 	socklen_t sslen;
 	struct bv_prom_doc doc = { 0 };
 	bool json = false, have_doc = false;
-	__u64 st[BV_ST_MAX], total = 0;
+	__u64 st[BV_ST_MAX], total = 0, ev_received = 0, ev_pending = 0;
+	char ifwhy[640] = "", evwhy[640] = "";
+	struct bv_ifdec_named *ifrows = NULL;
+	const char **ifnames = NULL, **appnames = NULL;
+	double (*ifdec)[BV_DEC_MAX] = NULL, (*appdec)[BV_DEC_MAX] = NULL;
+	size_t nif = 0, napps = 0;
+	bool have_ev = false;
 	char *body = NULL;
 	size_t blen;
 	int opt, fd;
@@ -341,6 +388,26 @@ int cmd_stats(int argc, char **argv)
 	for (int d = 0; d < BV_DEC_MAX; d++)
 		total += st[d];
 
+	/* The figures the daemon once counted itself, now the kernel's. */
+	fd = open_pin(pin_dir, "bv_ifdec", ifwhy, sizeof(ifwhy));
+	if (fd >= 0) {
+		if (bv_ifdec_named(fd, NULL, 0, &ifrows, &nif) == 0)
+			nif = ifdec_table(ifrows, nif, &ifnames, &ifdec);
+		else
+			snprintf(ifwhy, sizeof(ifwhy), "reading %s/bv_ifdec: %s", pin_dir,
+				 strerror(errno));
+		close(fd);
+	}
+	fd = open_pin(pin_dir, "bv_events", evwhy, sizeof(evwhy));
+	if (fd >= 0) {
+		if (bv_events_counts(fd, &ev_received, &ev_pending) == 0)
+			have_ev = true;
+		else
+			snprintf(evwhy, sizeof(evwhy), "reading %s/bv_events: %s", pin_dir,
+				 strerror(errno));
+		close(fd);
+	}
+
 	if (bv_metrics_fetch(addr, FETCH_TIMEOUT_MS, &body, &blen, ferr, sizeof(ferr)) == 0) {
 		if (bv_prom_parse(body, blen, &doc, err, sizeof(err)) == 0)
 			have_doc = true;
@@ -348,6 +415,8 @@ int cmd_stats(int argc, char **argv)
 			snprintf(ferr, sizeof(ferr), "%s/metrics: not Prometheus text (%s)", addr, err);
 		free(body);
 	}
+	if (have_doc)
+		napps = prom_table(&doc, "beaconveil_app_decisions_total", "app", &appnames, &appdec);
 
 	if (json) {
 		printf("{\n  \"pin_dir\": ");
@@ -360,7 +429,13 @@ int cmd_stats(int argc, char **argv)
 		for (int s = BV_DEC_MAX; s < BV_ST_MAX; s++)
 			printf("%s\n    \"%s\": %llu", s > BV_DEC_MAX ? "," : "", bv_stat_name(s),
 			       (unsigned long long)st[s]);
-		printf("\n  },\n  \"daemon\": {\n    \"metrics\": ");
+		printf("\n  }");
+		if (ifnames)
+			dec_table_json(stdout, "  ", "interfaces", nif, ifnames, ifdec);
+		if (have_ev)
+			printf(",\n  \"events\": { \"received\": %llu, \"pending\": %llu }",
+			       (unsigned long long)ev_received, (unsigned long long)ev_pending);
+		printf(",\n  \"daemon\": {\n    \"metrics\": ");
 		jstr(stdout, addr);
 		printf(",\n    \"reachable\": %s", have_doc ? "true" : "false");
 		if (!have_doc) {
@@ -384,9 +459,7 @@ int cmd_stats(int argc, char **argv)
 				printf(",\n    \"%s\": ", scalars[i].key);
 				jnum(stdout, v);
 			}
-			daemon_breakdown_json(stdout, &doc, "beaconveil_interface_decisions_total",
-					      "interface", "interfaces");
-			daemon_breakdown_json(stdout, &doc, "beaconveil_app_decisions_total", "app", "apps");
+			dec_table_json(stdout, "    ", "apps", napps, appnames, appdec);
 		}
 		printf("\n  }\n}\n");
 	} else {
@@ -397,6 +470,13 @@ int cmd_stats(int argc, char **argv)
 		for (int s = BV_DEC_MAX; s < BV_ST_MAX; s++)
 			printf("  %-22s %14llu  %s\n", bv_stat_name(s), (unsigned long long)st[s],
 			       stat_desc[s - BV_DEC_MAX] ? stat_desc[s - BV_DEC_MAX] : "");
+		dec_table_text("Decisions per interface (bv_ifdec, all CPUs)", "interface", nif,
+			       ifnames, ifdec);
+		if (have_ev)
+			printf("\nEvents (bv_events)\n  %-22s %14llu  read by a daemon\n"
+			       "  %-22s %14llu  waiting to be read\n", "received",
+			       (unsigned long long)ev_received, "pending",
+			       (unsigned long long)ev_pending);
 		if (have_doc) {
 			const struct bv_prom_sample *info = bv_prom_find(&doc, "beaconveil_info", NULL);
 			const char *mode = info ? bv_prom_label(info, "mode") : NULL;
@@ -409,14 +489,21 @@ int cmd_stats(int argc, char **argv)
 				if (found)
 					printf("  %-42s %14.0f\n", scalars[i].text, v);
 			}
-			daemon_breakdown_text(&doc, "beaconveil_interface_decisions_total", "interface",
-					      "Decisions per interface");
-			daemon_breakdown_text(&doc, "beaconveil_app_decisions_total", "app",
-					      "Decisions per application (at least k distinct visitors)");
+			dec_table_text("Decisions per application (at least k distinct visitors)", "app",
+				       napps, appnames, appdec);
 		}
 	}
+	if (ifwhy[0])
+		fprintf(stderr, PFX "no per-interface figures: %s\n", ifwhy);
+	if (evwhy[0])
+		fprintf(stderr, PFX "no event figures: %s\n", evwhy);
 	if (!have_doc)
 		fprintf(stderr, PFX "no daemon figures: %s (kernel counters only)\n", ferr);
+	free(ifrows);
+	free(ifnames);
+	free(ifdec);
+	free(appnames);
+	free(appdec);
 	bv_prom_doc_free(&doc);
 	return fflush(stdout) ? BV_EXIT_RUNTIME : BV_EXIT_OK;
 }

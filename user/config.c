@@ -188,6 +188,7 @@ static const char *const ipmask_names[] = { "all", "public", "off" };
 static const char *const dnt_names[] = { "anonymize", "drop" };
 static const char *const dropact_names[] = { "drop", "reset" };
 static const char *const level_names[] = { "user_behavior", "performance", "off" };
+static const char *const unreadable_names[] = { "drop", "pass" };
 
 #define PF(n, t, nm, mx) { #n, offsetof(struct bv_policy, n), t, nm, mx }
 static const struct pfield pfields[] = {
@@ -203,6 +204,7 @@ static const struct pfield pfields[] = {
 	PF(drop_action, F_ENUM, dropact_names, BV_DROPACT_RESET),
 	PF(collection_level, F_ENUM, level_names, BV_LEVEL_OFF),
 	PF(crash_reports, F_BOOL, NULL, 1),
+	PF(unreadable_body, F_ENUM, unreadable_names, BV_UNREADABLE_PASS),
 };
 #undef PF
 #define NPFIELDS ((int)(sizeof(pfields) / sizeof(pfields[0])))
@@ -210,7 +212,7 @@ static const struct pfield pfields[] = {
 const char *const bv_policy_keys[] = {
 	"ip_mask", "ipv4_prefix", "ipv6_prefix", "respect_dnt", "dnt_action",
 	"respect_gpc", "opt_in", "user_tracking", "honour_disabled",
-	"drop_action", "collection_level", "crash_reports", NULL,
+	"drop_action", "collection_level", "crash_reports", "unreadable_body", NULL,
 };
 _Static_assert(sizeof(bv_policy_keys) / sizeof(bv_policy_keys[0]) ==
 	       sizeof(pfields) / sizeof(pfields[0]) + 1,
@@ -340,7 +342,8 @@ void bv_config_defaults(struct bv_config *c)
 	c->nports = 2;
 	path_rule(&c->paths[0], BV_PATH_SEG_PREFIX, "rb_", 0);
 	path_rule(&c->paths[1], BV_PATH_EXACT_OR_ID, "/bf", 0);
-	c->npaths = 2;
+	path_rule(&c->paths[2], BV_PATH_EXACT_OR_ID, "/mbeacon", 0); /* mobile agents */
+	c->npaths = 3;
 	c->apps = NULL;
 	c->napps = 0;
 	snprintf(c->metrics_addr, sizeof(c->metrics_addr), "127.0.0.1:9477");

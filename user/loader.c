@@ -444,6 +444,7 @@ static const char *const dec_names[] = {
 	[BV_DEC_DROPPED_LEVEL_OFF] = "dropped_level_off",
 	[BV_DEC_DROPPED_CRASH_REPORT] = "dropped_crash_report",
 	[BV_DEC_MALFORMED] = "malformed",
+	[BV_DEC_DROPPED_UNREADABLE] = "dropped_unreadable",
 };
 _Static_assert(sizeof(dec_names) / sizeof(dec_names[0]) == BV_DEC_MAX,
 	       "a decision has no name");
@@ -474,6 +475,12 @@ static const char *const stat_names[] = {
 	ST(PROXY_V2) = "proxy_v2",
 	ST(EVENTS_LOST) = "events_lost",
 	ST(HALF_OPEN) = "half_open",
+	ST(MOBILE) = "mobile",
+	ST(MOBILE_IDS) = "mobile_ids_replaced",
+	ST(USER_TAG_REMOVED) = "user_tag_removed",
+	ST(CRASH_REMOVED) = "crash_removed",
+	ST(BODY_UNREADABLE) = "body_unreadable",
+	ST(BODY_CUT) = "body_cut",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,

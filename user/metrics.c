@@ -23,6 +23,7 @@
 
 #include "analytics.h"
 #include "bv_abi.h"
+#include "kcounts.h"
 #include "loader.h"
 #include "metrics.h"
 
@@ -99,6 +100,16 @@ static const struct kfam kfams[] = {
 	{ "beaconveil_flows_created_total",
 	  "Per-flow state entries created (bv_flows), at a connection's first data.", NULL,
 	  { { BV_ST_FLOW_NEW, NULL } }, 1 },
+	{ "beaconveil_mobile_beacons_total", "Mobile agents' beacons (query type=m).", NULL,
+	  { { BV_ST_MOBILE, NULL } }, 1 },
+	{ "beaconveil_mobile_rewrites_total",
+	  "Rewrites in mobile beacons: ids_replaced (vi=, sn=, si= device part), user_tag_removed (identify-user na=), crash_removed (crash and exception events erased).",
+	  "what",
+	  { { BV_ST_MOBILE_IDS, "ids_replaced" }, { BV_ST_USER_TAG_REMOVED, "user_tag_removed" },
+	    { BV_ST_CRASH_REMOVED, "crash_removed" } }, 3 },
+	{ "beaconveil_mobile_bodies_total",
+	  "Mobile bodies that could not be rewritten: unreadable (compressed or chunked; unreadable_body decides), cut (a crash event cut by a segment boundary: the beacon's rest dropped).",
+	  "kind", { { BV_ST_BODY_UNREADABLE, "unreadable" }, { BV_ST_BODY_CUT, "cut" } }, 2 },
 	{ "beaconveil_flows_half_open_total",
 	  "Connections opened (SYN) and tracked half-open (bv_half) until their first data.", NULL,
 	  { { BV_ST_HALF_OPEN, NULL } }, 1 },
@@ -135,87 +146,58 @@ static void render_kernel(FILE *f, const char *mode, const __u64 st[BV_ST_MAX])
 	}
 }
 
-/* ---- analytics -------------------------------------------------------------- */
+/* ---- per interface and events: kernel figures the daemon used to count ---- */
 
-struct iface_row {
-	char label[IF_NAMESIZE + 16];
-	uint64_t dec[BV_DEC_MAX];
-};
-
-/* Rows by interface name; an index without a name (gone) is "ifindex_N".
- * Two indexes with one name (an interface re-created) are summed, so
- * no series appears twice. */
-static struct iface_row *iface_rows(const struct bv_metrics_src *src,
-				    const struct bv_analytics_snap *s, size_t *nrows)
+static int render_ifdec(FILE *f, const struct bv_metrics_src *src)
 {
-	size_t cap = s->nifaces + (src->nifaces > 0 ? (size_t)src->nifaces : 0) + 1, n = 0;
-	struct iface_row *r = calloc(cap, sizeof(*r));
+	struct bv_ifdec_named *rows;
+	size_t nrows;
 
-	if (!r)
-		return NULL;
-	for (size_t i = 0; i < cap - 1; i++) {
-		char lab[sizeof(r->label)];
-		const uint64_t *dec = NULL;
-		size_t j;
-
-		if (i < s->nifaces) {
-			if (s->ifaces[i].name[0])
-				snprintf(lab, sizeof(lab), "%s", s->ifaces[i].name);
-			else
-				snprintf(lab, sizeof(lab), "ifindex_%u", s->ifaces[i].ifindex);
-			dec = s->ifaces[i].dec;
-		} else {
-			const char *nm = src->ifaces[i - s->nifaces];
-
-			if (!nm || !*nm)
-				continue;
-			snprintf(lab, sizeof(lab), "%s", nm);
+	if (bv_ifdec_named(src->ifdec_fd, src->ifaces, src->nifaces, &rows, &nrows))
+		return -1;
+	fam(f, "beaconveil_interface_decisions_total", "counter",
+	    "Beacon decisions by ingress interface, from the kernel's per-CPU counters (bv_ifdec).");
+	for (size_t i = 0; i < nrows; i++)
+		for (int d = 0; d < BV_DEC_MAX; d++) {
+			fputs("beaconveil_interface_decisions_total{interface=\"", f);
+			lvs(f, rows[i].name);
+			fprintf(f, "\",reason=\"%s\"} %llu\n", bv_decision_name(d),
+				(unsigned long long)rows[i].dec[d]);
 		}
-		for (j = 0; j < n; j++)
-			if (!strcmp(r[j].label, lab))
-				break;
-		if (j == n)
-			memcpy(r[n++].label, lab, sizeof(lab));
-		for (int d = 0; dec && d < BV_DEC_MAX; d++)
-			r[j].dec[d] += dec[d];
-	}
-	*nrows = n;
-	return r;
+	free(rows);
+	return 0;
 }
+
+static int render_events(FILE *f, int events_fd)
+{
+	__u64 received, pending;
+
+	if (bv_events_counts(events_fd, &received, &pending))
+		return -1;
+	fam(f, "beaconveil_events_received_total", "counter",
+	    "Beacon decision events read from the kernel's ring buffer, by this daemon and earlier ones (its consumer position).");
+	fprintf(f, "beaconveil_events_received_total %llu\n", (unsigned long long)received);
+	fam(f, "beaconveil_events_pending", "gauge",
+	    "Beacon decision events in the kernel's ring buffer not read yet.");
+	fprintf(f, "beaconveil_events_pending %llu\n", (unsigned long long)pending);
+	return 0;
+}
+
+/* ---- analytics -------------------------------------------------------------- */
 
 static int render_analytics(FILE *f, const struct bv_metrics_src *src)
 {
 	struct bv_analytics_snap s;
-	struct iface_row *rows;
-	size_t nrows = 0;
 
 	if (bv_analytics_snapshot(src->an, &s))
 		return -1;
-	rows = iface_rows(src, &s, &nrows);
-	if (!rows) {
-		bv_analytics_snap_free(&s);
-		return -1;
-	}
 
-	fam(f, "beaconveil_events_received_total", "counter",
-	    "Beacon decision events the daemon read from the kernel's ring buffer.");
-	fprintf(f, "beaconveil_events_received_total %llu\n", (unsigned long long)s.events);
 	fam(f, "beaconveil_events_invalid_total", "counter",
 	    "Events ignored because a field was out of range.");
 	fprintf(f, "beaconveil_events_invalid_total %llu\n", (unsigned long long)s.events_invalid);
 	fam(f, "beaconveil_events_stale_epoch_total", "counter",
 	    "Events hashed with an older key (in flight at a rotation): counted in decisions only.");
 	fprintf(f, "beaconveil_events_stale_epoch_total %llu\n", (unsigned long long)s.events_stale);
-
-	fam(f, "beaconveil_interface_decisions_total", "counter",
-	    "Beacon decisions by ingress interface, from the events.");
-	for (size_t i = 0; i < nrows; i++)
-		for (int d = 0; d < BV_DEC_MAX; d++) {
-			fputs("beaconveil_interface_decisions_total{interface=\"", f);
-			lvs(f, rows[i].label);
-			fprintf(f, "\",reason=\"%s\"} %llu\n", bv_decision_name(d),
-				(unsigned long long)rows[i].dec[d]);
-		}
 
 	fam(f, "beaconveil_active_sessions", "gauge",
 	    "Sessions (by session cookie hash) seen within the session timeout.");
@@ -267,17 +249,14 @@ static int render_analytics(FILE *f, const struct bv_metrics_src *src)
 		}
 
 	fam(f, "beaconveil_analytics_overflow_total", "counter",
-	    "Events a bounded table had no room for: sessions, visitors (new/returning), apps, interfaces.");
+	    "Events a bounded table had no room for: sessions, visitors (new/returning), apps.");
 	fprintf(f, "beaconveil_analytics_overflow_total{table=\"sessions\"} %llu\n",
 		(unsigned long long)s.overflow_sessions);
 	fprintf(f, "beaconveil_analytics_overflow_total{table=\"visitors\"} %llu\n",
 		(unsigned long long)s.overflow_visitors);
 	fprintf(f, "beaconveil_analytics_overflow_total{table=\"apps\"} %llu\n",
 		(unsigned long long)s.overflow_apps);
-	fprintf(f, "beaconveil_analytics_overflow_total{table=\"interfaces\"} %llu\n",
-		(unsigned long long)s.overflow_ifaces);
 
-	free(rows);
 	bv_analytics_snap_free(&s);
 	return 0;
 }
@@ -308,7 +287,11 @@ int bv_metrics_render(const struct bv_metrics_src *src, char **out, size_t *len)
 	fputs("\"} 1\n", f);
 	if (src->stats_fd >= 0)
 		render_kernel(f, mode, st);
-	if (src->an && render_analytics(f, src))
+	if (src->ifdec_fd >= 0 && render_ifdec(f, src))
+		rc = -1;
+	if (!rc && src->events_fd >= 0 && render_events(f, src->events_fd))
+		rc = -1;
+	if (!rc && src->an && render_analytics(f, src))
 		rc = -1;
 	e = errno;
 	if (fclose(f) && !rc) {

@@ -16,13 +16,17 @@ struct bv_analytics;
 
 /*
  * What is rendered. stats_fd: the per-CPU bv_stats map (kernel counters are
+ * left out when negative); ifdec_fd: bv_ifdec, the decisions per interface,
+ * and events_fd: bv_events, whose positions count the events received (each
  * left out when negative); mode: "inline", "mirror" or "pcap" (label of the
  * kernel counters); ifaces: the interfaces the program is attached to (they
- * are listed with zeros before their first event); an: the daemon's
+ * are listed with zeros before their first decision); an: the daemon's
  * analytics (NULL: no session/visitor/application metrics).
  */
 struct bv_metrics_src {
 	int stats_fd;
+	int ifdec_fd;
+	int events_fd;
 	const char *mode;
 	const char *const *ifaces;
 	int nifaces;

@@ -16,12 +16,14 @@
 #include <bpf/libbpf.h>
 
 #include "bv_abi.h"
+#include "loader.h"
 #include "pins.h"
+#include "runlock.h"
 #include "beaconveil.skel.h"
 
 const char *const bv_pin_names[] = {
 	"bv_policy", "bv_apppol", "bv_settings", "bv_ports", "bv_paths",
-	"bv_stats", "bv_flows", "bv_keys", "bv_events", NULL,
+	"bv_stats", "bv_flows", "bv_keys", "bv_events", "bv_ifdec", NULL,
 };
 _Static_assert(sizeof(bv_pin_names) / sizeof(bv_pin_names[0]) == BV_NPINS + 1,
 	       "BV_NPINS out of step");
@@ -126,9 +128,23 @@ int bv_map_layout_matches(int fd, const struct bpf_map *def, bool check_max, cha
 	return 1;
 }
 
-static int not_pinned_error(const char *path, char *err, size_t errlen)
+int bv_pin_missing_error(const char *path, char *err, size_t errlen)
 {
-	if (!bv_bpffs_mounted())
+	char why[160];
+	pid_t pid = 0;
+	bool daemon = bv_lock_probe("daemon", &pid, NULL, 0, why, sizeof(why)) == 1;
+
+	if (daemon && !bv_bpffs_mounted())
+		snprintf(err, errlen,
+			 "no bpffs mounted at %s: the daemon (pid %d) still holds the maps and "
+			 "pins them again once bpffs is mounted (mount -t bpf bpf %s; it looks "
+			 "every second), or at once on SIGHUP (kill -HUP %d), which mounts it",
+			 BV_PIN_ROOT, (int)pid, BV_PIN_ROOT, (int)pid);
+	else if (daemon)
+		snprintf(err, errlen,
+			 "%s is not pinned: the daemon (pid %d) pins the maps again within a "
+			 "second, or at once on SIGHUP (kill -HUP %d)", path, (int)pid, (int)pid);
+	else if (!bv_bpffs_mounted())
 		snprintf(err, errlen,
 			 "no bpffs mounted at %s, so no beaconveil maps are pinned: start the "
 			 "daemon first (beaconveil run -i IFACE; it mounts bpffs)", BV_PIN_ROOT);
@@ -137,6 +153,33 @@ static int not_pinned_error(const char *path, char *err, size_t errlen)
 			 "%s is not pinned: start the daemon first (beaconveil run -i IFACE), "
 			 "which pins the maps under %s", path, BV_PIN_DIR);
 	return -1;
+}
+
+int bv_pins_restore(struct bv_pins *p, char *names, size_t nameslen, char *err,
+		    size_t errlen)
+{
+	char path[256];
+	size_t used = 0;
+
+	names[0] = '\0';
+	if (bv_bpffs_ensure(err, errlen))
+		return -1;
+	for (int i = 0; i < BV_NPINS; i++) {
+		int fd = *bv_pins_slot(p, i);
+		struct stat st;
+
+		bv_pin_path(bv_pin_names[i], path, sizeof(path));
+		if (fd < 0 || stat(path, &st) == 0)
+			continue;
+		if (bpf_obj_pin(fd, path)) {
+			snprintf(err, errlen, "cannot pin %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (used < nameslen)
+			used += (size_t)snprintf(names + used, nameslen - used, "%s%s",
+						 used ? " " : "", bv_pin_names[i]);
+	}
+	return 0;
 }
 
 int bv_pin_open(const char *name, const struct beaconveil_bpf *s, char *err, size_t errlen)
@@ -149,7 +192,7 @@ int bv_pin_open(const char *name, const struct beaconveil_bpf *s, char *err, siz
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT)
-			return not_pinned_error(path, err, errlen);
+			return bv_pin_missing_error(path, err, errlen);
 		if (e == EPERM || e == EACCES)
 			snprintf(err, errlen, "cannot open %s: %s (needs root: CAP_BPF or "
 				 "CAP_SYS_ADMIN)", path, strerror(e));

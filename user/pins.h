@@ -5,7 +5,8 @@
  * `unload` work on, with or without a running daemon.
  *
  * Pinned (LIBBPF_PIN_BY_NAME in bpf/bv_maps.h): bv_policy, bv_apppol,
- * bv_settings, bv_ports, bv_paths, bv_stats, bv_flows, bv_keys, bv_events.
+ * bv_settings, bv_ports, bv_paths, bv_stats, bv_flows, bv_keys, bv_events,
+ * bv_ifdec.
  * Not pinned, one per loaded program: bv_egress, bv_scratch, .rodata.
  */
 #ifndef BV_PINS_H
@@ -21,11 +22,11 @@ struct beaconveil_bpf;
 
 /* The pinned map names, NULL-terminated, in the order of struct bv_pins. */
 extern const char *const bv_pin_names[];
-#define BV_NPINS 9
+#define BV_NPINS 10
 
 /* File descriptors of the pinned maps; -1 where not open. */
 struct bv_pins {
-	int policy, apppol, settings, ports, paths, stats, flows, keys, events;
+	int policy, apppol, settings, ports, paths, stats, flows, keys, events, ifdec;
 };
 
 /* Sets every fd to -1. */
@@ -42,11 +43,29 @@ void bv_pin_path(const char *name, char *buf, size_t buflen);
 
 /*
  * Opens the pinned map name (bpf_obj_get). fd >= 0; -1 with the cause in
- * err: no bpffs, nothing pinned ("... start `beaconveil run` first"), not
- * root, or a map of another version (checked against the skeleton's
- * definition when s is not NULL).
+ * err: no bpffs, nothing pinned (bv_pin_missing_error), not root, or a map
+ * of another version (checked against the skeleton's definition when s is
+ * not NULL).
  */
 int bv_pin_open(const char *name, const struct beaconveil_bpf *s, char *err, size_t errlen);
+
+/*
+ * Why path (under BV_PIN_DIR) is not there, into err, and what to do: with
+ * a daemon running (it holds the maps and pins them again once bpffs is
+ * back, or on SIGHUP) or without one (start it). Returns -1.
+ */
+int bv_pin_missing_error(const char *path, char *err, size_t errlen);
+
+/*
+ * Pins again, from the fds in p, every map whose pin is missing (bpffs
+ * unmounted and mounted again, empty; a pin removed by hand), mounting
+ * bpffs first when nothing is mounted at BV_PIN_ROOT, as a start does. A
+ * path that exists is left alone. The names pinned again go into names
+ * (space-separated; "" when none was missing). 0 every map is pinned; -1
+ * with the cause in err (some may be pinned: see bv_pins_present()).
+ */
+int bv_pins_restore(struct bv_pins *p, char *names, size_t nameslen, char *err,
+		    size_t errlen);
 
 /*
  * Opens every pinned map; with s, each is checked against this version's

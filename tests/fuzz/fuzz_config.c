@@ -104,9 +104,9 @@ static void check_policy(const struct bv_policy *p, const char *who)
 	    p->respect_dnt > 1 || p->dnt_action > BV_DNT_DROP || p->respect_gpc > 1 ||
 	    p->opt_in > 1 || p->user_tracking > 1 || p->honour_disabled > 1 ||
 	    p->drop_action > BV_DROPACT_RESET || p->collection_level > BV_LEVEL_OFF ||
-	    p->crash_reports > 1)
+	    p->crash_reports > 1 || p->unreadable_body > BV_UNREADABLE_PASS)
 		fail("%s: a field out of range", who);
-	if (p->_pad[0] || p->_pad[1] || p->_pad[2])
+	if (p->_pad[0] || p->_pad[1])
 		fail("%s: padding not zero", who);
 	/* C4 */
 	for (int i = 0; bv_policy_keys[i]; i++) {

@@ -127,6 +127,7 @@ void fz_paths(struct bv_path_rule r[FZ_NPATHS])
 	rule(&r[2], BV_PATH_EXACT_OR_ID, "/bf", 0);
 	rule(&r[3], BV_PATH_PREFIX, "/collect", 0);
 	rule(&r[4], BV_PATH_EXACT, "/g/collect", 0);
+	rule(&r[5], BV_PATH_EXACT_OR_ID, "/mbeacon", 0);
 }
 
 static const uint16_t sports[4] = { 80, 8080, 443, 3128 };

@@ -70,7 +70,7 @@ struct fz_app {
 #define FZ_NAPPS 4
 void fz_apps(struct fz_app a[FZ_NAPPS]);
 
-#define FZ_NPATHS 5
+#define FZ_NPATHS 6
 void fz_paths(struct bv_path_rule r[FZ_NPATHS]);
 
 /* Beacon ports the fuzzer configures (the defaults). */

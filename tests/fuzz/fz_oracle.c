@@ -418,6 +418,54 @@ static int chunks(struct ost *o, size_t *pp)
 	}
 }
 
+/*
+ * A mobile agent's form body (/mbeacon with type=m): the client address in
+ * ip=; under collection_level=performance the device id vi= and the user
+ * tag (na= of an et=60 event); with crash_reports=off the values of crash
+ * and exception events (et=50, et=42). Only a body of printable, non-space
+ * bytes is understood.
+ */
+static void mobile_body(struct ost *o, size_t p, size_t e, const struct bv_policy *pol)
+{
+	const uint8_t *s = o->s;
+	int perf = pol->collection_level == BV_LEVEL_PERFORMANCE, et = 0;
+
+	for (size_t i = p; i < e; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return;
+	while (p < e) {
+		size_t n0 = p, n1, a, b;
+
+		while (p < e && s[p] != '=' && s[p] != '&')
+			p++;
+		if (p >= e || s[p] == '&') {
+			p++;
+			continue;
+		}
+		n1 = p++;
+		a = p;
+		while (p < e && s[p] != '&')
+			p++;
+		b = p++;
+		if (is(s, n0, n1, "et")) {
+			et = 0;
+			for (size_t i = a; i < b && et < 1000; i++)
+				et = s[i] >= '0' && s[i] <= '9' ? et * 10 + (s[i] - '0') : 1000;
+			continue;
+		}
+		if (is(s, n0, n1, "ip")) {
+			protect_addrs(o, a, b, pol, "mobile ip=");
+		} else if (o->cnt < o->max &&
+			   ((perf && is(s, n0, n1, "vi") && b - a >= 12) ||
+			    (perf && et == 60 && is(s, n0, n1, "na") && b - a >= 4) ||
+			    (!pol->crash_reports && (et == 50 || et == 42) && b - a >= 4))) {
+			add(o, a, b, FZ_CHK_PROTECT, is(s, n0, n1, "vi") ? "mobile vi=" :
+			    et == 60 ? "mobile user tag" : "mobile crash event");
+			o->chk[o->cnt - 1].min_run = is(s, n0, n1, "vi") ? 12 : 4;
+		}
+	}
+}
+
 static const char *const methods[] = { "GET", "POST", "PUT", "HEAD", "OPTIONS", "PATCH", "DELETE" };
 
 /* One request from *pp. 1: continue with the next, 0: stop (*pp = where). */
@@ -427,6 +475,7 @@ static int request(struct ost *o, size_t *pp)
 	const uint8_t *s = o->s;
 	size_t n = o->n, p = *pp, rs, m0, t0, t1, path_end, stop = 0;
 	int beacon = 0, known = 0, switched = 0, dnt = 0, gpc = 0, te = 0, done = 0, chunked = 0;
+	int mobile = 0, encoded = 0;
 	long clen = -1;
 	struct bv_policy cur = *in->gpol;
 
@@ -475,7 +524,9 @@ static int request(struct ost *o, size_t *pp)
 			while (q < qe && s[q] != '&')
 				q++;
 			b = q++;
-			if (is(s, n0, n1, "vi")) {
+			if (is(s, n0, n1, "type") && is(s, a, b, "m")) {
+				mobile = 1;
+			} else if (is(s, n0, n1, "vi")) {
 				idcand(o, a, b, &cur, 0, 0, "vi=");
 			} else if ((is(s, n0, n1, "app") || is(s, n0, n1, "ai")) && !switched) {
 				const struct fz_app *ap = app_find(in, BV_APPKEY_APP, s + a, b - a);
@@ -535,6 +586,8 @@ static int request(struct ost *o, size_t *pp)
 				protect_addrs(o, v0, v1, &cur, "X-Real-IP");
 			else if (ci_is(s, ls, n1, "true-client-ip"))
 				protect_addrs(o, v0, v1, &cur, "True-Client-IP");
+			else if (ci_is(s, ls, n1, "x-client-ip"))
+				protect_addrs(o, v0, v1, &cur, "X-Client-IP");
 			else if (ci_is(s, ls, n1, "forwarded"))
 				forwarded(o, v0, v1, &cur);
 			else if (ci_is(s, ls, n1, "cookie"))
@@ -588,6 +641,8 @@ static int request(struct ost *o, size_t *pp)
 					break;
 				}
 			}
+			if (ci_is(s, ls, n1, "content-encoding") && !ci_is(s, a, b, "identity"))
+				encoded = 1;
 			if (ci_is(s, ls, n1, "transfer-encoding")) {
 				chunked = !te && ci_is(s, a, b, "chunked");
 				te = 1;
@@ -624,7 +679,10 @@ static int request(struct ost *o, size_t *pp)
 	if (clen > 0) {
 		size_t e = p + (size_t)clen > n ? n : p + (size_t)clen;
 
-		add(o, p, e, FZ_CHK_UNTOUCHED, "request body");
+		if (beacon && mobile && !encoded)
+			mobile_body(o, p, e, &cur); /* rewritten: not untouched */
+		else
+			add(o, p, e, FZ_CHK_UNTOUCHED, "request body");
 		p = e;
 	}
 	*pp = p;

@@ -56,6 +56,16 @@ static const char *const streams[] = {
 	"GET /collect/x HTTP/1.1\r\nX-Real-IP: 198.51.100.23\r\n\r\n"
 	"GET /g/collect HTTP/1.1\r\nTrue-Client-IP: 2a02:1234:5678:9abc:def0:1:2:3\r\n\r\n",
 	"POST /rb_1?vi=ABCDEFGHIJKLMN HTTP/1.1\r\nHost: a\r\nDN" CUT "T: 1\r\nCookie: rxVisitor=" RXV "\r\n\r\n",
+	/* mobile agents (OpenKit): the body is read and rewritten */
+	"POST /mbeacon?type=m&srvid=1&app=perfapp&si=4282691011098906_1 HTTP/1.1\r\nHost: a\r\n"
+	"Content-Length: 187\r\n\r\nvv=3&ap=perfapp&vi=4282691011098906&dl=2&cl=2&sn=1&ip=203.0.113.57"
+	"&tv=1&et=60&na=jane.doe%40example.com&it=1&et=50&na=NullPointer&rs=reason%20text&st=at%20foo.bar"
+	"(Baz.java%3A1)&et=19&it=1",
+	"POST /mbeacon/env1?type=m&app=APPID HTTP/1.1\r\nX-Client-IP: 198.51.100.23\r\n"
+	"Content-Length: 123\r\n\r\nvi=8675309&dl=1&cl=0&sn=1&ip=2001%3Adb8%3A85a3%3A8d3%3A1319%3A8a2e"
+	"%3A370%3A7348&et=" CUT "50&na=Crash&st=stackstackstack&et=1&na=a",
+	"POST /mbeacon?type=m&app=APPID HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: 14\r\n\r\n"
+	"ip=192.0.2.200",
 	"POST /rb_1 HTTP/1.1\r\nX-Forwarded-For: 203.0.1" CUT "13.57, 2001:db8:85a3:8d3:1319:8a2e:370:7348\r\n\r\n",
 	"POST /rb_1 HTTP/1.1\r\nX-Real-IP: 203.0.113.5" CUT "7\r\n\r\n",
 	"POST /rb_1 HTTP/1.1\r\nX-Forw" CUT "arded-For: 203.0.113.57\r\n\r\n",

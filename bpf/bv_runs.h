@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Whole runs of bytes in one call: delimiter search a word at a time, token
+ * and identifier runs, uninteresting lines, cookies and parameters skipped.
+ */
+#ifndef BV_RUNS_H
+#define BV_RUNS_H
+
+#include "bv_lexbyte.h"
+
+/* Offset of the first `a` or `b` in buf[pos..len), or len; 128 bytes a call. */
+BV_GLOBAL __u32 bv_find2(struct bv_scratch *sc, __u32 pos, char a, char b)
+{
+	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b;
+	__u32 len;
+
+	if (!sc)
+		return 0;
+	len = sc->len;
+	for (__u32 k = 0; k < 32; k++) {
+		__u32 p = pos + k * 8;
+		__u64 w, xa, xb, hit;
+
+		if (p >= len)
+			return len;
+		w = *(__u64 *)&sc->buf[p & BV_MASK];
+		xa = w ^ pa;
+		xb = w ^ pb;
+		hit = ((xa - ones) & ~xa & highs) | ((xb - ones) & ~xb & highs);
+		if (hit) {
+			for (__u32 j = 0; j < 8; j++) {
+				char c = sc->buf[(p + j) & BV_MASK];
+
+				if (p + j >= len)
+					return len;
+				if (c == a || c == b)
+					return p + j;
+			}
+		}
+	}
+	return pos + 256 < len ? pos + 256 : len;
+}
+
+/* ---- runs of bytes in one call ------------------------------------------
+ * The per-byte machine costs a function call per byte; these take a whole
+ * run of ordinary bytes of the current token at once and stop *before* the
+ * first delimiter (any byte <= 0x20, or a, b, d), which the per-byte machine
+ * then handles. They must do exactly what the per-byte machine would do with
+ * the same bytes.
+ */
+#define BV_DELIM(ch, a, b, d) ((__u8)(ch) <= 0x20 || (ch) == (a) || (ch) == (b) || (ch) == (d))
+#define BV_RUN 64
+
+/* Append a run to tok (lower-cased if asked). */
+BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lower)
+{
+	struct bv_lexer *lx;
+	__u32 pos, len, tl, n = 0, room;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	pos = sc->pos;
+	len = sc->len;
+	/* first the run's length, then one copy: loops whose only branches
+	 * are exits keep the verifier linear */
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (BV_DELIM(c, a, b, d))
+			break;
+		n++;
+	}
+	tl = lx->tok_len;
+	room = tl < BV_TOK_LEN - 1 ? BV_TOK_LEN - 1 - tl : 0;
+	if (n > room)
+		lx->flags |= BV_LXF_TOKOVF; /* overflow: the token matches nothing */
+	else
+		room = n;
+	for (__u32 j = 0; j < BV_RUN; j++) {
+		char c;
+
+		if (j >= room)
+			break;
+		c = sc->buf[(pos + j) & BV_MASK];
+		lx->tok[(tl + j) & (BV_TOK_LEN - 1)] = lower ? bv_lower(c) : c;
+	}
+	lx->tok_len = tl + room;
+	lx->hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Skip a run (values nobody needs). */
+BV_GLOBAL int bv_run_skip(struct bv_scratch *sc, char a, char b, char d)
+{
+	__u32 pos, len, n = 0;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (BV_DELIM(c, a, b, d))
+			break;
+		n++;
+	}
+	sc->lx.hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Hash a run into the session hash. */
+BV_GLOBAL int bv_run_sess(struct bv_scratch *sc, char a, char b, char d)
+{
+	__u32 pos, n;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	n = (__u32)bv_run_skip(sc, a, b, d);
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		if (i >= n)
+			break;
+		bv_shash_byte(&sc->lx.sh, (__u8)sc->buf[(pos + i) & BV_MASK]);
+	}
+	return n;
+}
+
+/* A run of visitor identifier: one span for all of it (and the visitor
+ * hash when `hash`). 0 when the spans are full: the per-byte path then
+ * replaces at once. */
+BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
+{
+	struct bv_lexer *lx;
+	__u32 pos, n = 0, k;
+
+	if (!sc)
+		return 0;
+	lx = &sc->lx;
+	pos = sc->pos;
+	k = sc->nspans;
+	if (!(sc->span_open && k > 0 && k <= BV_MAX_SPANS) && k >= BV_MAX_SPANS)
+		return 0;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= sc->len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (BV_DELIM(c, a, b, d))
+			break;
+		if (hash)
+			bv_shash_byte(&lx->vh, (__u8)c);
+		n++;
+	}
+	if (!n)
+		return 0;
+	if (lx->id_mode == ID_NONE) {
+		lx->id_mode = ID_OPEN;
+		lx->id_off = 0;
+		lx->sig |= BV_SIG_VISITOR;
+	}
+	if (sc->span_open && k > 0 && k <= BV_MAX_SPANS) {
+		sc->spans[(k - 1) & (BV_MAX_SPANS - 1)].len += n;
+	} else {
+		struct bv_span *sp = &sc->spans[k & (BV_MAX_SPANS - 1)];
+
+		sp->pos = pos;
+		sp->len = n;
+		sp->id_off = lx->id_off;
+		sp->forced = bv_span_mode(lx);
+		sp->kind = bv_span_kind(lx);
+		sc->nspans = k + 1;
+		sc->span_open = 1;
+	}
+	lx->id_off += n;
+	lx->hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Little-endian word of up to 8 literal bytes, for name prefixes. */
+#define BV_W8(a, b, c, d, e, f, g, h)                                              \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |    \
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+
+/*
+ * Could the header line starting at buf[pos] be one we act on? Looks at
+ * its first 8 bytes, lower-cased a word at a time ('-', ':' and digits are
+ * unchanged by | 0x20). A "no" is certain; a "yes" goes to the exact
+ * per-byte path. Needs 8 bytes in the segment.
+ */
+static __always_inline int bv_line_may_matter(const struct bv_lexer *lx, __u64 w)
+{
+	__u64 l = w | 0x2020202020202020ULL;
+	__u64 l4 = l & 0xffffffffULL, l5 = l & 0xffffffffffULL, l7 = l & 0xffffffffffffffULL;
+
+	if (l == BV_W8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
+	    l == BV_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'))
+		return 1;
+	if (!(lx->sig & BV_SIG_BEACON))
+		return 0;
+	return l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
+	       l5 == BV_W8('h', 'o', 's', 't', ':', 0, 0, 0) ||
+	       l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
+	       l == BV_W8('s', 'e', 'c', '-', 'g', 'p', 'c', ':') ||
+	       l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
+	       l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
+	       l == BV_W8('x', '-', 'c', 'l', 'i', 'e', 'n', 't') ||
+	       l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
+	       l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
+}
+
+/* Whole header lines that do not matter, skipped in one step (up to 16):
+ * returns the bytes consumed (through the last '\n'), or 0. */
+BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
+{
+	__u32 pos, start, len, nl;
+	__u64 w;
+
+	if (!sc)
+		return 0;
+	start = pos = sc->pos;
+	len = sc->len;
+	for (int k = 0; k < 16; k++) {
+		if (pos + 8 > len)
+			break;
+		w = *(__u64 *)&sc->buf[pos & BV_MASK];
+		if ((__u8)w <= 0x20 || bv_line_may_matter(&sc->lx, w))
+			break;
+		nl = bv_find2(sc, pos, '\n', '\n');
+		if (nl >= len || sc->buf[nl & BV_MASK] != '\n')
+			break; /* goes on past this segment or the search budget */
+		pos = nl + 1;
+	}
+	if (pos == start)
+		return 0;
+	sc->lx.hdr_bytes += pos - start;
+	sc->lx.hdr = H_OTHER;
+	sc->pos = pos;
+	return pos - start;
+}
+
+/*
+ * A cookie pair whose name cannot be one we read (dtCookie, rxVisitor,
+ * rxvt, dtDisabled, dtPC: exact, case-sensitive) is skipped up to its ';'
+ * or the line end in one step. Leading spaces are taken first.
+ */
+BV_GLOBAL int bv_skip_cookie(struct bv_scratch *sc)
+{
+	__u32 pos, len, i, nd;
+	__u64 w, w4;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	for (i = 0; i < 8; i++) {
+		char c = sc->buf[(pos + i) & BV_MASK];
+
+		if (pos + i >= len || (c != ' ' && c != '\t'))
+			break;
+	}
+	pos += i;
+	if (pos + 8 > len)
+		goto partial;
+	w = *(__u64 *)&sc->buf[pos & BV_MASK];
+	w4 = w & 0xffffffffULL;
+	if (w == BV_W8('d', 't', 'C', 'o', 'o', 'k', 'i', 'e') ||
+	    w == BV_W8('r', 'x', 'V', 'i', 's', 'i', 't', 'o') ||
+	    w == BV_W8('d', 't', 'D', 'i', 's', 'a', 'b', 'l') ||
+	    w4 == BV_W8('r', 'x', 'v', 't', 0, 0, 0, 0) ||
+	    w4 == BV_W8('d', 't', 'P', 'C', 0, 0, 0, 0))
+		goto partial;
+	nd = bv_find2(sc, pos, ';', '\n');
+	if (nd >= len || (sc->buf[nd & BV_MASK] != ';' && sc->buf[nd & BV_MASK] != '\n'))
+		goto partial; /* goes on past this segment or the search budget */
+	sc->lx.hdr_bytes += nd - sc->pos;
+	sc->pos = nd;
+	return 1;
+partial:
+	sc->lx.hdr_bytes += pos - sc->pos;
+	sc->pos = pos;
+	return i ? 1 : 0;
+}
+
+/* The same for query parameters other than vi, app, ai, sn, si, type. */
+BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
+{
+	__u32 pos, len;
+	__u64 w3, w4;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	if (pos + 4 > len)
+		return 0;
+	w4 = *(__u32 *)&sc->buf[pos & BV_MASK];
+	w3 = w4 & 0xffffff;
+	if (w3 == BV_W8('v', 'i', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('a', 'i', '=', 0, 0, 0, 0, 0) ||
+	    w3 == BV_W8('s', 'n', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('s', 'i', '=', 0, 0, 0, 0, 0) ||
+	    w4 == BV_W8('a', 'p', 'p', '=', 0, 0, 0, 0) || w4 == BV_W8('t', 'y', 'p', 'e', 0, 0, 0, 0))
+		return 0;
+	/* the whole name=value up to '&', '#' or a control byte/space */
+	return bv_run_skip(sc, '&', '#', '#');
+}
+
+/* A run of address characters through the streaming masker, one step. */
+BV_GLOBAL int bv_run_ip(struct bv_scratch *sc)
+{
+	__u32 pos, len, n = 0;
+
+	if (!sc)
+		return 0;
+	pos = sc->pos;
+	len = sc->len;
+	for (__u32 i = 0; i < BV_RUN; i++) {
+		char c;
+
+		if (pos + i >= len)
+			break;
+		c = sc->buf[(pos + i) & BV_MASK];
+		if (!bv_is_ipchar(c))
+			break;
+		bv_ip_char(sc, pos + i, c);
+		n++;
+	}
+	sc->lx.hdr_bytes += n;
+	sc->pos = pos + n;
+	return n;
+}
+
+/* Take a run in the current state if it has one; 0: use the per-byte path,
+ * 1: a run was taken (its delimiter follows), 2: done for this step. */
+static __always_inline int bv_run(struct bv_scratch *sc)
+{
+	struct bv_lexer *lx = &sc->lx;
+
+	switch (lx->st) {
+	case LX_PATH:
+		return bv_run_tok(sc, '?', '?', '?', 0);
+	case LX_QNAME:
+		if (lx->tok_len == 0 && bv_skip_param(sc))
+			return 1;
+		return bv_run_tok(sc, '=', '&', '#', 0);
+	case LX_QVAL:
+		switch (lx->sub) {
+		case Q_SKIP:
+			return bv_run_skip(sc, '&', '#', '#');
+		case Q_APP:
+		case Q_TYPE:
+			return bv_run_tok(sc, '&', '#', '#', 0);
+		case Q_SESS:
+			return bv_run_sess(sc, '&', '#', '#');
+		case Q_ID:
+			return bv_run_id(sc, '&', '#', '#', 0);
+		}
+		return 0;
+	case LX_IDLE: {
+		/* a method starts here: take it whole */
+		char c = sc->buf[sc->pos & BV_MASK];
+
+		if (c < 'A' || c > 'Z')
+			return 0;
+		bv_tok_reset(lx);
+		lx->st = LX_METHOD;
+		return bv_run_tok(sc, ' ', ' ', ' ', 0);
+	}
+	case LX_LINE: {
+		/* a header name starts here: skip the line, or take the name */
+		char c = sc->buf[sc->pos & BV_MASK];
+
+		if ((__u8)c <= 0x20)
+			return 0;
+		if (bv_skip_line(sc))
+			return 2; /* a whole line: no delimiter left to handle */
+		bv_tok_reset(lx);
+		lx->st = LX_HNAME;
+		return bv_run_tok(sc, ':', ':', ':', 1);
+	}
+	case LX_HNAME:
+		return bv_run_tok(sc, ':', ':', ':', 1);
+	case LX_HVAL:
+		if (lx->hdr == H_HOST && lx->sub == 0)
+			return bv_run_tok(sc, ':', ':', ':', 1);
+		if (lx->hdr == H_IPLIST ||
+		    (lx->hdr == H_FWD && lx->sub == F_FOR &&
+		     !(lx->sub2 & (BV_FWD_AFTER | BV_FWD_CLOSED))))
+			return bv_run_ip(sc);
+		if (lx->hdr != H_COOKIE)
+			return 0;
+		switch (lx->sub) {
+		case C_OWS: {
+			int r = bv_skip_cookie(sc);
+
+			if (r && sc->pos < sc->len) {
+				char c = sc->buf[sc->pos & BV_MASK];
+
+				if (c != ';' && c != '\n' && c != ' ' && c != '\t') {
+					/* a cookie we read: its name as a run */
+					bv_tok_reset(lx);
+					lx->sub = C_NAME;
+					bv_run_tok(sc, '=', ';', ';', 0);
+				}
+			}
+			return r;
+		}
+		case C_NAME:
+			return bv_run_tok(sc, '=', ';', ';', 0);
+		case C_RXV:
+			return bv_run_id(sc, ';', '"', '"', lx->sub2);
+		case C_SESS:
+			return lx->sub2 ? bv_run_sess(sc, ';', '"', '"') : bv_run_skip(sc, ';', '"', '"');
+		case C_DIS:
+			return bv_run_tok(sc, ';', ';', ';', 0);
+		case C_DTPC:
+			switch (lx->sub2) {
+			case 0:
+				return bv_run_skip(sc, '$', ';', ';');
+			case 1:
+				return bv_run_skip(sc, 'v', ';', ';');
+			case 2:
+				return bv_run_id(sc, '-', ';', ';', 0);
+			}
+			return bv_run_skip(sc, ';', ';', ';');
+		}
+		return 0;
+	}
+	return 0;
+}
+
+#endif /* BV_RUNS_H */
