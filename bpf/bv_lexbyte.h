@@ -172,8 +172,8 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			else if (TOK_IS(lx, "type"))
 				lx->sub = Q_TYPE;
 			else if (TOK_IS(lx, "si") && (lx->sig & BV_SIG_MOBILE)) {
-				/* a mobile agent's DEVICEID_SESSION: the device part is
-				 * an identifier; the whole, the session hash */
+				/* a mobile agent's DEVICEID_SESSION: both parts are
+				 * identifiers; the whole, the session hash */
 				lx->sub = Q_MSI;
 				lx->sub2 = 0;
 				if (!(lx->flags & BV_LXF_SH)) {
@@ -195,9 +195,9 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			/* sub2 bits: 1 past the '_', 2 hashing */
 			if (lx->sub2 & 2)
 				bv_shash_byte(&lx->sh, (__u8)c);
-			if (lx->sub2 & 1)
-				return 0;
-			if (c == '_') {
+			/* the session number after '_' is one too, as the
+			 * body's sn= is */
+			if (c == '_' && !(lx->sub2 & 1)) {
 				bv_id_end(sc);
 				lx->sub2 |= 1;
 			} else {

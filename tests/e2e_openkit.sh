@@ -471,11 +471,13 @@ snn=()
 [ "${#bsn}" -ge 6 ] && snn=("sn=$bsn") # the random session number: long enough to search for
 forbidden b "na=$USER_TAG_ENC" "$USER_TAG_ENC" "$USER_TAG" "jane.doe" "$DEVID" "ip=$CLIENT_IP" "${snn[@]}"
 want_decision b "$DEC_ANON" "$(nrec b)"
-# (not asserted: MASKING.md keeps the si= session part) the session number
-# in the query beside the replaced one in the body.
+# The session number is replaced in the query's si= as in the body's sn=,
+# with the same pseudonym (one stream per request): the collector can still
+# match them, and neither holds the client's.
 read -r qsn bsn2 <<<"$(records b | jq -r 'select(.method == "POST") | [(.url | capture("si=[^_&]*_(?<s>[^&]*)").s), (.body | capture("(^|&)sn=(?<s>[^&]*)").s)] | join(" ")' | head -1)"
-[ -n "${qsn:-}" ] && [ "$qsn" != "${bsn2:-}" ] &&
-	note "case b: the collector got sn=$bsn2 in the body but the client's session number $qsn in the query (si=..._$qsn)"
+if [ -z "${qsn:-}" ] || [ "$qsn" != "${bsn2:-}" ]; then
+	bad "case b: the query's si= session part '${qsn:-}' and the body's sn= '${bsn2:-}' differ"
+fi
 want_counter b "$CTR_USER" '>=1'
 want_counter b "$CTR_IDS" '>=1'
 want_counter b "$CTR_CRASH" =0
