@@ -62,7 +62,10 @@ agree() {
 		"$BV" stats --json >"$BV_TMP/stats.json" 2>/dev/null || bv_fail "$when: stats --json failed"
 		curl -sf http://127.0.0.1:19477/metrics >"$BV_TMP/metrics" || bv_fail "$when: no metrics"
 		k=$(jq '.decisions_total - .counters.events_lost' "$BV_TMP/stats.json")
-		[ "$(metric beaconveil_events_received_total)" = "$k" ] && { ok=1; break; }
+		# both readers caught up (stats ran before the scrape: the daemon
+		# may consume between the two)
+		[ "$(metric beaconveil_events_received_total)" = "$k" ] &&
+			[ "$(jq .events.received "$BV_TMP/stats.json")" = "$k" ] && { ok=1; break; }
 		sleep 0.1
 	done
 	[ "$ok" = 1 ] || bv_fail "$when: events_received_total $(metric beaconveil_events_received_total), the kernel counted $k decisions with an event"
