@@ -604,6 +604,10 @@ static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *
 	else
 		__builtin_memset(&sc->hkey, 0, sizeof(sc->hkey));
 	sc->ifindex = ctx->ingress_ifindex;
+	/* a copy (mirror, pcap) goes to analysis tools: every request's
+	 * client address is masked there, not only beacons' */
+	sc->mask_other = bv_mode != BV_MODE_INLINE &&
+			 !(sc->set.flags & BV_SETF_KEEP_OTHER_REQUESTS);
 }
 
 SEC("xdp")

@@ -258,7 +258,10 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 		lx->sub2 = 0;
 		bv_tok_reset(lx);
 		bv_ip_reset(lx);
-		if (!(lx->sig & BV_SIG_BEACON) && lx->hdr != H_CLEN && lx->hdr != H_TE)
+		/* a request that is not a beacon: only its framing, and in a
+		 * copy (sc->mask_other) its client addresses */
+		if (!(lx->sig & BV_SIG_BEACON) && lx->hdr != H_CLEN && lx->hdr != H_TE &&
+		    !(sc->mask_other && (lx->hdr == H_IPLIST || lx->hdr == H_FWD)))
 			lx->hdr = H_OTHER;
 		if (lx->hdr == H_CLEN)
 			lx->body_left = 0;

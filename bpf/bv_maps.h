@@ -150,6 +150,8 @@ struct bv_scratch {
 	__u8 drop_reset;        /* ... and its policy says reset */
 	__u8 span_open;         /* spans[nspans-1] still growing */
 	__u8 known_dec;         /* final decision known from a later scan */
+	__u8 mask_other;        /* mask client-address headers of non-beacons too */
+	__u8 _pad3[7];
 	struct bv_span spans[BV_MAX_SPANS];
 	char buf[2 * BV_SCRATCH_LEN]; /* upper half: slack for word loads/stores */
 };

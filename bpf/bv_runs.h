@@ -200,25 +200,25 @@ BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
  * unchanged by | 0x20). A "no" is certain; a "yes" goes to the exact
  * per-byte path. Needs 8 bytes in the segment.
  */
-static __always_inline int bv_line_may_matter(const struct bv_lexer *lx, __u64 w)
+static __always_inline int bv_line_may_matter(const struct bv_scratch *sc, __u64 w)
 {
 	__u64 l = w | 0x2020202020202020ULL;
 	__u64 l4 = l & 0xffffffffULL, l5 = l & 0xffffffffffULL, l7 = l & 0xffffffffffffffULL;
+	int ipl = l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
+		  l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
+		  l == BV_W8('x', '-', 'c', 'l', 'i', 'e', 'n', 't') ||
+		  l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
+		  l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
 
 	if (l == BV_W8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
 	    l == BV_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'))
 		return 1;
-	if (!(lx->sig & BV_SIG_BEACON))
-		return 0;
-	return l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
+	if (!(sc->lx.sig & BV_SIG_BEACON))
+		return ipl && sc->mask_other;
+	return ipl || l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
 	       l5 == BV_W8('h', 'o', 's', 't', ':', 0, 0, 0) ||
 	       l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
-	       l == BV_W8('s', 'e', 'c', '-', 'g', 'p', 'c', ':') ||
-	       l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
-	       l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
-	       l == BV_W8('x', '-', 'c', 'l', 'i', 'e', 'n', 't') ||
-	       l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
-	       l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
+	       l == BV_W8('s', 'e', 'c', '-', 'g', 'p', 'c', ':');
 }
 
 /* Whole header lines that do not matter, skipped in one step (up to 16):
@@ -236,7 +236,7 @@ BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
 		if (pos + 8 > len)
 			break;
 		w = *(__u64 *)&sc->buf[pos & BV_MASK];
-		if ((__u8)w <= 0x20 || bv_line_may_matter(&sc->lx, w))
+		if ((__u8)w <= 0x20 || bv_line_may_matter(sc, w))
 			break;
 		nl = bv_find2(sc, pos, '\n', '\n');
 		if (nl >= len || sc->buf[nl & BV_MASK] != '\n')

@@ -101,8 +101,15 @@ enum bv_method_bit {
 /* Global settings other than policy; bv_settings[0]. */
 struct bv_settings {
 	__u32 methods;      /* enum bv_method_bit mask (default GET|POST) */
-	__u32 _pad;
+	__u32 flags;        /* enum bv_settings_flags (default 0) */
 	__u64 anon_key[2];  /* key for replacement identifiers (pseudonyms) */
+};
+
+/* bv_settings.flags; zero is the private default. */
+enum bv_settings_flags {
+	/* mirror/pcap: leave the client-address headers of requests that are
+	 * not beacons as they are (by default they are masked too) */
+	BV_SETF_KEEP_OTHER_REQUESTS = 1 << 0,
 };
 
 /* Path rules (bv_paths[0..BV_MAX_PATHS-1]); an entry with kind 0 is unused. */

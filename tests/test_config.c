@@ -582,6 +582,14 @@ static void test_anonymize_key(void **state)
 	load_ok("[anonymize]\nkey = 00000000000000000000000000000001\n", &c);
 	assert_true(c.settings.anon_key[0] == 0);
 	assert_true(c.settings.anon_key[1] == 1);
+	/* other_requests: on by default (flag clear), off sets the flag */
+	assert_int_equal(c.settings.flags, 0);
+	load_ok("[anonymize]\nother_requests = off\n", &c);
+	assert_int_equal(c.settings.flags, BV_SETF_KEEP_OTHER_REQUESTS);
+	load_ok("[anonymize]\nother_requests = on\n", &c);
+	assert_int_equal(c.settings.flags, 0);
+	fail_exact("[anonymize]\nother_requests = maybe\n", 2,
+		   "key 'other_requests': value 'maybe' is not a boolean (on/off, true/false, yes/no, 1/0)");
 
 	const char *bad[] = {
 		"00112233445566778899aabbccddeef", "00112233445566778899aabbccddeeff0",

@@ -1290,6 +1290,38 @@ static void test_every_packet_counted(void **state)
 
 /* ---- mirror / pcap mode ------------------------------------------------ */
 
+/* A copy (pcap, mirror) goes to analysis tools: a request that is not a
+ * beacon (the page, its favicon) has its client-address headers masked too,
+ * unless [anonymize] other_requests = off. Inline they stay (that is the
+ * site's own traffic to its own server). */
+static void test_pcap_mode_other_requests_masked(void **state)
+{
+	static const char *req = "GET /favicon.ico HTTP/1.1\r\nHost: shop.example\r\n"
+				 "X-Forwarded-For: 203.0.113.57, 198.51.100.23\r\nX-Real-IP: 203.0.113.57\r\n"
+				 "Forwarded: for=\"[2001:db8:1:2::3]:4711\";proto=http\r\n"
+				 "X-Client-IP: 192.0.2.200\r\nCookie: rxVisitor=" RXV "\r\n\r\n";
+	static const char *want = "GET /favicon.ico HTTP/1.1\r\nHost: shop.example\r\n"
+				  "X-Forwarded-For: 203.0.113.0 , 198.51.100.0 \r\nX-Real-IP: 203.0.113.0 \r\n"
+				  "Forwarded: for=\"[2001:db8:1:0::0]\";;;;;;proto=http\r\n"
+				  "X-Client-IP: 192.0.2.0  \r\nCookie: rxVisitor=" RXV "\r\n\r\n";
+	struct conn c;
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	assert_string_equal(out_payload(), want); /* not a beacon: its cookie is its own */
+	assert_csums_ok();
+	H.cfg.settings.flags |= BV_SETF_KEEP_OTHER_REQUESTS;
+	assert_int_equal(harness_apply(&H), 0);
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	assert_string_equal(out_payload(), req);
+	reset_policy();
+}
+
 static void test_pcap_mode_l3_and_dscp(void **state)
 {
 	struct conn c;
@@ -2157,6 +2189,7 @@ int main(void)
 	};
 	const struct CMUnitTest pcap_tests[] = {
 		cmocka_unit_test(test_pcap_mode_l3_and_dscp),
+		cmocka_unit_test(test_pcap_mode_other_requests_masked),
 		cmocka_unit_test(test_pcap_mode_tshark_validates),
 	};
 	int fails = 0;

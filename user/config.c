@@ -371,7 +371,7 @@ static const char *const sect_names[] = {
 };
 
 static const char *const beacon_keys[] = { "ports", "methods", "path", "crash_path", NULL };
-static const char *const anon_keys[] = { "key", NULL };
+static const char *const anon_keys[] = { "key", "other_requests", NULL };
 static const char *const daemon_keys[] = {
 	"metrics", "session_timeout", "k_anonymity", "max_flows", "key_rotation", NULL,
 };
@@ -1068,7 +1068,24 @@ static int handler(void *user, const char *section, const char *name, const char
 		beacon_key(x, name, value);
 		break;
 	case S_ANONYMIZE:
-		anon_key(x, value);
+		if (!strcmp(name, "key")) {
+			anon_key(x, value);
+		} else {
+			/* other_requests: on (mask them too, the default) or off */
+			int b;
+
+			if (parse_bool(value, &b)) {
+				char qb2[QBUF];
+
+				failf(x, "key 'other_requests': value '%s' is not a boolean "
+				      "(on/off, true/false, yes/no, 1/0)", q(qb2, sizeof(qb2), value));
+				break;
+			}
+			if (b)
+				x->c->settings.flags &= ~(__u32)BV_SETF_KEEP_OTHER_REQUESTS;
+			else
+				x->c->settings.flags |= BV_SETF_KEEP_OTHER_REQUESTS;
+		}
 		break;
 	case S_DAEMON:
 		daemon_key(x, name, value);

@@ -138,8 +138,8 @@ static void check_config(const struct bv_config *c)
 	check_policy(&c->global, "[global]");
 	if (!c->settings.methods || (c->settings.methods & ~0x7fu))
 		fail("methods = %#x", c->settings.methods);
-	if (c->settings._pad)
-		fail("settings padding not zero");
+	if (c->settings.flags & ~(__u32)BV_SETF_KEEP_OTHER_REQUESTS)
+		fail("settings flags %#x: a bit no key sets", c->settings.flags);
 	if (c->nports < 1 || c->nports > BV_CONFIG_MAX_PORTS)
 		fail("nports = %d", c->nports);
 	for (int i = 0; i < c->nports; i++) {

@@ -717,6 +717,7 @@ static void check_stream(const struct fz_case *c, int m, const struct bv_policy 
 	struct fz_oracle_in oi = {
 		.s = c->pl, .n = c->plen, .first_seg = first_seg, .gpol = gp,
 		.apps = apps, .napps = FZ_NAPPS, .paths = paths, .npaths = FZ_NPATHS,
+		.mask_other = m != BV_MODE_INLINE, /* the fuzzer's settings keep the default */
 	};
 	size_t stop;
 	int n = fz_oracle(&oi, chk, FZ_NCHK, &stop);

@@ -475,7 +475,8 @@ static int request(struct ost *o, size_t *pp)
 	const uint8_t *s = o->s;
 	size_t n = o->n, p = *pp, rs, m0, t0, t1, path_end, stop = 0;
 	int beacon = 0, known = 0, switched = 0, dnt = 0, gpc = 0, te = 0, done = 0, chunked = 0;
-	int mobile = 0, encoded = 0;
+	int mobile = 0, encoded = 0, other_masked;
+	size_t hs = 0;
 	long clen = -1;
 	struct bv_policy cur = *in->gpol;
 
@@ -499,11 +500,17 @@ static int request(struct ost *o, size_t *pp)
 	    s[p + 8] != '\r' || s[p + 9] != '\n')
 		goto out_stop;
 	p += 10;
+	hs = p;
 	path_end = t0;
 	while (path_end < t1 && s[path_end] != '?')
 		path_end++;
 	beacon = (is(s, m0, t0 - 1, "GET") || is(s, m0, t0 - 1, "POST")) &&
 		 fz_path_is_beacon((const char *)s + t0, path_end - t0, in->paths, in->npaths);
+	/* a copy masks a non-beacon's client addresses too: its lines are
+	 * checked one by one instead of the request as a whole */
+	other_masked = !beacon && in->mask_other;
+	if (other_masked)
+		add(o, rs, hs, FZ_CHK_UNTOUCHED, "non-beacon request line");
 
 	if (beacon && path_end < t1) {
 		size_t q = path_end + 1, qe = q;
@@ -578,6 +585,15 @@ static int request(struct ost *o, size_t *pp)
 		} else {
 			stop = ls; /* a control character, bare CR or bare LF */
 			break;
+		}
+		if (other_masked) {
+			if (ci_is(s, ls, n1, "x-forwarded-for") || ci_is(s, ls, n1, "x-real-ip") ||
+			    ci_is(s, ls, n1, "true-client-ip") || ci_is(s, ls, n1, "x-client-ip"))
+				protect_addrs(o, v0, v1, &cur, "non-beacon client-address header");
+			else if (ci_is(s, ls, n1, "forwarded"))
+				forwarded(o, v0, v1, &cur);
+			else
+				add(o, ls, p, FZ_CHK_UNTOUCHED, "non-beacon header line");
 		}
 		if (beacon) {
 			if (ci_is(s, ls, n1, "x-forwarded-for"))
@@ -661,12 +677,12 @@ static int request(struct ost *o, size_t *pp)
 	o->nids = 0;
 
 	if (!done) {
-		if (!beacon)
+		if (!beacon && !other_masked)
 			add(o, rs, stop, FZ_CHK_UNTOUCHED, "non-beacon request");
 		*pp = stop;
 		return 0;
 	}
-	if (!beacon)
+	if (!beacon && !other_masked)
 		add(o, rs, p, FZ_CHK_UNTOUCHED, "non-beacon request");
 	if (te) {
 		if (!chunked || clen >= 0 || !chunks(o, &p)) {

@@ -26,7 +26,9 @@
  *    letters/digits). An address is violated when every byte of the range
  *    reaches the output unchanged (over all kept copies), an identifier
  *    when any 12 consecutive letters/digits of it do.
- *  - UNTOUCHED: every byte of a request that is not a beacon, and the body
+ *  - UNTOUCHED: every byte of a request that is not a beacon (in a copy,
+ *    mirror/pcap, but for its client-address headers, which are PROTECTed
+ *    like a beacon's), and the body
  *    (Content-Length bytes, chunk data) of every request. Violated when
  *    any kept copy differs.
  *  - BIN: the PROXY v2 source address (whole header in the first data
@@ -63,6 +65,7 @@ struct fz_oracle_in {
 	int napps;
 	const struct bv_path_rule *paths;
 	int npaths;
+	int mask_other;       /* mirror/pcap: non-beacons' client addresses masked too */
 };
 
 /* Fills chk[0..max); returns the number of checks. *stop gets the offset
