@@ -579,7 +579,10 @@ static void chk_requests(const struct snap *a, const struct snap *b, int runs, v
 	check_clean(a, b, "header segment");
 	expect(a, b, BV_ST_PKTS, (__u64)runs, "header segment");
 	expect(a, b, BV_ST_ACT_PASS, (__u64)runs, "header segment");
-	expect(a, b, BV_ST_FLOW_NEW, 0, "header segment");
+	/* the connection's first data moves it out of the half-open table */
+	if (delta(a, b, BV_ST_FLOW_NEW) > 1)
+		die("header segment: %llu flows created (one connection)",
+		    (unsigned long long)delta(a, b, BV_ST_FLOW_NEW));
 	reqs = delta(a, b, BV_ST_REQUESTS);
 	/* a batch may start or end inside a multi-segment request */
 	if (reqs + 1 < (__u64)runs / (__u64)segs || reqs > (__u64)runs / (__u64)segs + 1)
