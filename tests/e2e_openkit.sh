@@ -124,25 +124,7 @@ if ! have_openkit; then
 fi
 okv=$(node -p "require('$BUILD/lab/openkit/node_modules/@dynatrace/openkit-js/package.json').version")
 
-TMP=$(mktemp -d /tmp/$NAME.XXXXXX)
-dump_logs() {
-	local f
-	[ -n "${LAB_STATE:-}" ] && [ -d "$LAB_STATE" ] || return 0
-	for f in bv-inline.log mbeacon-coll.out haproxy.log; do
-		[ -f "$LAB_STATE/$f" ] && { echo "----- $f"; grep -av -e NOTICE -e '^  ' "$LAB_STATE/$f" | tail -n 15 | cut -c1-300; }
-	done
-}
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	[ "$rc" -ne 0 ] && dump_logs
-	lab_down
-	rm -rf "$TMP"
-	exit "$rc"
-}
-lab_down # leftovers of an earlier run that was killed
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+lab_test_start bv-inline.log mbeacon-coll.out haproxy.log
 
 # --- the lab -----------------------------------------------------------------
 CONF=$ROOT/tools/lab/beaconveil.conf
@@ -582,7 +564,7 @@ for n in "$DEVID" "$USER_TAG_ENC" "$USER_TAG" "$CRASH_REASON_ENC"; do
 done
 
 # --- down ---------------------------------------------------------------------------------
-[ "$NBAD" -gt 0 ] && dump_logs
+[ "$NBAD" -gt 0 ] && lab_test_dump
 lab_down || bad "lab.sh down failed"
 for n in cli lb coll ref mir; do
 	[ -e "/run/netns/$LAB_PREFIX-$n" ] && bad "namespace $LAB_PREFIX-$n left after down"

@@ -66,26 +66,8 @@ ok() { printf '%s: ok: %s\n' "$NAME" "$*"; }
 note() { printf '%s: %s\n' "$NAME" "$*"; }
 
 lab_require "$NAME"
-TMP=$(mktemp -d /tmp/$NAME.XXXXXX)
 # The collector's side, for a failure report (masked addresses only).
-dump_logs() {
-	local f
-	[ -n "${LAB_STATE:-}" ] && [ -d "$LAB_STATE" ] || return 0
-	for f in bv-inline.log haproxy-coll.log nginx-coll/error.log; do
-		[ -f "$LAB_STATE/$f" ] && { echo "----- $f"; grep -av -e NOTICE -e '^  ' "$LAB_STATE/$f" | tail -n 20 | cut -c1-300; }
-	done
-}
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	[ "$rc" -ne 0 ] && dump_logs
-	lab_down
-	rm -rf "$TMP"
-	exit "$rc"
-}
-lab_down # leftovers of an earlier run that was killed
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+lab_test_start bv-inline.log haproxy-coll.log nginx-coll/error.log
 
 lab_up || fail "the lab did not come up"
 ok "lab up: HAProxy, nginx and HAProxy (accept-proxy) behind beaconveil inline on coll0, the same without it"
@@ -330,7 +312,7 @@ leak=$(grep . <<<"$leak")
 	bad "unmasked client addresses on the collector's side: $(head -5 <<<"$leak" | tr '\n' ' ')"
 
 # --- down ----------------------------------------------------------------------
-[ "$NBAD" -gt 0 ] && dump_logs
+[ "$NBAD" -gt 0 ] && lab_test_dump
 lab_down || bad "lab.sh down failed"
 for n in cli lb coll ref mir; do
 	[ -e "/run/netns/$LAB_PREFIX-$n" ] && bad "namespace $LAB_PREFIX-$n left after down"

@@ -274,3 +274,34 @@ lab_require() {
 		exit 77
 	fi
 }
+
+# lab_test_start LOG... — for tests, after lab_require: a temporary
+# directory in $TMP, and an EXIT trap that shows the tail of each of the
+# lab's LOGs (paths under $LAB_STATE) when the test fails, brings the lab
+# down (it always does, even on failure) and removes $TMP. Leftovers of an
+# earlier run that was killed are taken down first.
+lab_test_start() {
+	LAB_TEST_LOGS=("$@")
+	TMP=$(mktemp -d "/tmp/$NAME.XXXXXX")
+	lab_down
+	trap _lab_test_end EXIT
+	trap 'exit 130' INT TERM
+}
+# lab_test_dump — the tail of each of lab_test_start's LOGs, while the lab is up.
+lab_test_dump() {
+	local f
+	[ -n "${LAB_STATE:-}" ] && [ -d "$LAB_STATE" ] || return 0
+	for f in "${LAB_TEST_LOGS[@]}"; do
+		[ -f "$LAB_STATE/$f" ] || continue
+		echo "----- $f"
+		grep -av -e NOTICE -e '^  ' "$LAB_STATE/$f" | tail -n 20 | cut -c1-300
+	done
+}
+_lab_test_end() {
+	local rc=$?
+	trap - EXIT
+	[ "$rc" -ne 0 ] && lab_test_dump
+	lab_down
+	rm -rf "$TMP"
+	exit "$rc"
+}
