@@ -73,11 +73,15 @@ static __always_inline int bv_keep(void)
 	return bv_verdict(XDP_PASS);
 }
 
+/* bv_l3_rewrite's `how`: which addresses (1 source, 2 destination, 3
+ * both) in the low byte, the DSCP to set plus one (0: none) above it */
 #define BV_HOW(which, dscp) ((which) | (((dscp) + 1) << 8))
+#define BV_HOW_WHICH(how)   ((how) & 0xff)
+#define BV_HOW_DSCP(how)    ((((how) >> 8) & 0xff) - 1)
 
 /*
- * Mirror/pcap: mask L3 addresses (how & 0xff: 1 source, 2 destination, 3
- * both) and set the DSCP class tag (how >> 8: DSCP + 1, 0 for none); fixes the IPv4 header checksum and adds the
+ * Mirror/pcap: mask L3 addresses and set the DSCP class tag (`how`, see
+ * BV_HOW); fixes the IPv4 header checksum and adds the
  * pseudo-header delta to *l4acc.
  */
 BV_GLOBAL int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
@@ -85,7 +89,7 @@ BV_GLOBAL int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
 {
 	void *data, *data_end;
 	__u64 acc = 0;
-	int masked = 0, which = how & 0xff, dscp = ((how >> 8) & 0xff) - 1;
+	int masked = 0, which = BV_HOW_WHICH(how), dscp = BV_HOW_DSCP(how);
 
 	if (!ctx || !p || !pol || !l4acc)
 		return -1;
@@ -97,7 +101,7 @@ BV_GLOBAL int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
 	data_end = (void *)(long)ctx->data_end;
 
 	if (p->family == 4) {
-		struct iphdr *ip = data + (p->l3_off & 0xff);
+		struct iphdr *ip = data + (p->l3_off & BV_L3_OFF_MASK);
 
 		if ((void *)(ip + 1) > data_end)
 			return -1;
@@ -115,7 +119,7 @@ BV_GLOBAL int bv_l3_rewrite(struct xdp_md *ctx, const struct bv_pkt *p,
 		if (acc)
 			ip->check = csum_apply(ip->check, acc);
 	} else {
-		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+		struct ipv6hdr *ip6 = data + (p->l3_off & BV_L3_OFF_MASK);
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
@@ -147,7 +151,7 @@ BV_GLOBAL int bv_l4_fix(struct xdp_md *ctx, const struct bv_pkt *p, __u64 acc)
 		return 0;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	off = p->l4_off & 0x3ff;
+	off = p->l4_off & BV_L4_OFF_MASK;
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + off;
 
@@ -198,7 +202,7 @@ static __always_inline int bv_send_reset(struct xdp_md *ctx, const struct bv_pkt
 
 	if (p->ip4_opts || p->ip6_ext)
 		return -1;
-	l4 = p->l4_off & 0xff;
+	l4 = p->l4_off & BV_L4_PLAIN_OFF_MASK;
 	trim = (int)(p->l3_end - l4 - sizeof(struct tcphdr));
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -233,7 +237,7 @@ static __always_inline int bv_send_reset(struct xdp_md *ctx, const struct bv_pkt
 	th->check = 0;
 
 	if (p->family == 4) {
-		struct iphdr *ip = data + (p->l3_off & 0xff);
+		struct iphdr *ip = data + (p->l3_off & BV_L3_OFF_MASK);
 		__u32 tmp;
 
 		if ((void *)(ip + 1) > data_end)
@@ -248,7 +252,7 @@ static __always_inline int bv_send_reset(struct xdp_md *ctx, const struct bv_pkt
 		sum = bpf_csum_diff(0, 0, &ip->saddr, 8, 0);
 		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(sizeof(*th));
 	} else {
-		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+		struct ipv6hdr *ip6 = data + (p->l3_off & BV_L3_OFF_MASK);
 		struct in6_addr tmp;
 
 		if ((void *)(ip6 + 1) > data_end)
@@ -313,7 +317,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct tcphdr *th = data + (p->l4_off & 0x3ff);
+	struct tcphdr *th = data + (p->l4_off & BV_L4_OFF_MASK);
 	struct bv_flow *f;
 	struct bv_scan_ctx x = { .sc = sc };
 	__u32 seq, plen = p->pl_len, live = 0;
@@ -648,7 +652,7 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	{
 		void *data = (void *)(long)ctx->data;
 		void *data_end = (void *)(long)ctx->data_end;
-		struct tcphdr *th = data + (p.l4_off & 0x3ff);
+		struct tcphdr *th = data + (p.l4_off & BV_L4_OFF_MASK);
 
 		if ((void *)(th + 1) > data_end)
 			return bv_verdict(XDP_DROP);
@@ -657,14 +661,14 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		key.cport = th->source;
 		key.sport = th->dest;
 		if (p.family == 4) {
-			struct iphdr *ip = data + (p.l3_off & 0xff);
+			struct iphdr *ip = data + (p.l3_off & BV_L3_OFF_MASK);
 
 			if ((void *)(ip + 1) > data_end)
 				return bv_verdict(XDP_DROP);
 			key.client[0] = ip->saddr;
 			key.server[0] = ip->daddr;
 		} else {
-			struct ipv6hdr *ip6 = data + (p.l3_off & 0xff);
+			struct ipv6hdr *ip6 = data + (p.l3_off & BV_L3_OFF_MASK);
 
 			if ((void *)(ip6 + 1) > data_end)
 				return bv_verdict(XDP_DROP);

@@ -20,6 +20,13 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 #define BV_MAX_VLANS 2
+/* Bounds of struct bv_pkt offsets, as masks the verifier can follow: the IP
+ * header starts within 255 bytes (Ethernet and two VLAN tags); the L4 header
+ * within 1023 (an IPv6 extension chain is malformed past ~900 bytes), or
+ * within 255 when there are no IPv4 options or IPv6 extension headers. */
+#define BV_L3_OFF_MASK       0xff
+#define BV_L4_OFF_MASK       0x3ff
+#define BV_L4_PLAIN_OFF_MASK 0xff
 /* TCP flags: byte 13 of the TCP header */
 #define BV_TCP_FLAGS_OFF 13
 #define BV_TCP_RST 0x04
