@@ -162,7 +162,10 @@ static redisReply *reply(struct bv_fleet *f)
 	if (!f->c)
 		return NULL;
 	if (redisGetReply(f->c, &r) != REDIS_OK || !r) {
-		disconnect(f, f->c->errstr[0] ? f->c->errstr : "no reply");
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", f->c->errstr[0] ? f->c->errstr : "no reply");
+		disconnect(f, why);   /* frees the context and its errstr */
 		return NULL;
 	}
 	if (((redisReply *)r)->type == REDIS_REPLY_ERROR) {
@@ -429,7 +432,7 @@ int64_t bv_fleet_period(const struct bv_fleet *f, uint64_t rt_ms)
 	return (int64_t)(rt_ms / 1000 / f->o.period_s);
 }
 
-int bv_fleet_key(struct bv_fleet *f, int64_t n, int create, uint64_t key[2])
+int bv_fleet_key(struct bv_fleet *f, int64_t n, int create, __u64 key[2])
 {
 	struct fl_slot *s;
 	int ret = -1;
