@@ -607,6 +607,17 @@ static uint64_t clamp_at(const struct bv_fleet *f, uint64_t at, uint64_t death)
 	return at <= f->now_ms ? f->now_ms + 1 : at;
 }
 
+/* beaconveil:KIND:<tag>:<hash> made if absent (its reply says whether it
+ * was), its expiry at `at` or later: two commands. */
+static void share(struct bv_fleet *f, const char *kind, const struct fl_slot *s, uint64_t hash,
+		  uint64_t at)
+{
+	redisAppendCommand(f->c, "SET beaconveil:%s:%s:%016llx 1 NX PXAT %llu", kind, s->tag,
+			   (unsigned long long)hash, (unsigned long long)at);
+	redisAppendCommand(f->c, "PEXPIREAT beaconveil:%s:%s:%016llx %llu GT", kind, s->tag,
+			   (unsigned long long)hash, (unsigned long long)at);
+}
+
 static void flush_locked(struct bv_fleet *f)
 {
 	size_t n = f->nbatch, cmds = 0;
@@ -652,22 +663,15 @@ static void flush_locked(struct bv_fleet *f)
 	for (size_t i = 0; i < n; i++) {
 		const struct fl_ent *b = &f->batch[i];
 		const struct fl_slot *s = &f->slot[b->slot];
-		unsigned long long at;
 
 		if (b->session) {
-			at = clamp_at(f, b->rt_ms + f->o.session_timeout_s * 1000ull, s->death_ms);
-			redisAppendCommand(f->c, "SET beaconveil:sess:%s:%016llx 1 NX PXAT %llu", s->tag,
-					   (unsigned long long)b->session, at);
-			redisAppendCommand(f->c, "PEXPIREAT beaconveil:sess:%s:%016llx %llu GT", s->tag,
-					   (unsigned long long)b->session, at);
+			share(f, "sess", s, b->session,
+			      clamp_at(f, b->rt_ms + f->o.session_timeout_s * 1000ull, s->death_ms));
 			cmds += 2;
 		}
 		if (b->trk) {
-			at = clamp_at(f, b->rt_ms + f->o.visitor_lifetime_s * 1000ull, s->death_ms);
-			redisAppendCommand(f->c, "SET beaconveil:vis:%s:%016llx 1 NX PXAT %llu", s->tag,
-					   (unsigned long long)b->visitor, at);
-			redisAppendCommand(f->c, "PEXPIREAT beaconveil:vis:%s:%016llx %llu GT", s->tag,
-					   (unsigned long long)b->visitor, at);
+			share(f, "vis", s, b->visitor,
+			      clamp_at(f, b->rt_ms + f->o.visitor_lifetime_s * 1000ull, s->death_ms));
 			cmds += 2;
 		}
 	}

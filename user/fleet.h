@@ -79,7 +79,7 @@ void bv_fleet_tick(struct bv_fleet *f, uint64_t rt_ms, uint64_t mono_ns);
  * and create) the one in Redis, made now with SET NX if there is none.
  * 0 ok; -1 unavailable (Redis unreachable).
  */
-int bv_fleet_key(struct bv_fleet *f, int64_t n, int create, uint64_t key[2]);
+int bv_fleet_key(struct bv_fleet *f, int64_t n, int create, __u64 key[2]);
 
 /*
  * The kernel now hashes with epoch's key: the fleet key of period n, or a

@@ -217,29 +217,39 @@ static int render_fleet(FILE *f, struct bv_fleet *fl, int tracking)
 
 	if (bv_fleet_snapshot(fl, &s))
 		return -1;
-	ffam(f, "beaconveil_fleet_redis_up", "gauge", "node",
-	     "1 while this node is connected to the fleet's Redis.", s.up);
-	ffam(f, "beaconveil_fleet_key_shared", "gauge", "node",
-	     "1 when the kernel hashes with the fleet's key of this period, 0 with a node-local key (Redis could not be asked at the rotation).",
-	     s.key_shared);
-	ffam(f, "beaconveil_fleet_connects_total", "counter", "node",
-	     "Connections made to Redis.", (double)s.connects);
-	ffam(f, "beaconveil_fleet_errors_total", "counter", "node",
-	     "Failed connections, lost connections and error replies of Redis.", (double)s.errors);
-	ffam(f, "beaconveil_fleet_visitor_hashes_sent_total", "counter", "node",
-	     "Visitor hashes sent to Redis with PFADD.", (double)s.pfadds);
-	ffam(f, "beaconveil_fleet_sketch_merges_total", "counter", "node",
-	     "This node's HyperLogLogs merged into Redis (after each connection, every minute): how visitors seen while Redis was unreachable reach the fleet.",
-	     (double)s.merges);
-	ffam(f, "beaconveil_fleet_sketches", "gauge", "node",
-	     "HyperLogLogs this node keeps for the current and the previous period.",
-	     (double)s.sketches);
-	ffam(f, "beaconveil_fleet_key_restored_total", "counter", "node",
-	     "Times this node put the period's key back into a Redis that had lost its data.",
-	     (double)s.key_restored);
-	ffam(f, "beaconveil_fleet_key_conflicts_total", "counter", "node",
-	     "Times the key in Redis was not this node's (made by another node while Redis had lost it): visitors of that period may count twice.",
-	     (double)s.key_conflicts);
+
+	const struct { const char *name, *type, *help; double v; } node[] = {
+		{ "beaconveil_fleet_redis_up", "gauge",
+		  "1 while this node is connected to the fleet's Redis.",
+		  s.up },
+		{ "beaconveil_fleet_key_shared", "gauge",
+		  "1 when the kernel hashes with the fleet's key of this period, 0 with a node-local key (Redis could not be asked at the rotation).",
+		  s.key_shared },
+		{ "beaconveil_fleet_connects_total", "counter",
+		  "Connections made to Redis.",
+		  (double)s.connects },
+		{ "beaconveil_fleet_errors_total", "counter",
+		  "Failed connections, lost connections and error replies of Redis.",
+		  (double)s.errors },
+		{ "beaconveil_fleet_visitor_hashes_sent_total", "counter",
+		  "Visitor hashes sent to Redis with PFADD.",
+		  (double)s.pfadds },
+		{ "beaconveil_fleet_sketch_merges_total", "counter",
+		  "This node's HyperLogLogs merged into Redis (after each connection, every minute): how visitors seen while Redis was unreachable reach the fleet.",
+		  (double)s.merges },
+		{ "beaconveil_fleet_sketches", "gauge",
+		  "HyperLogLogs this node keeps for the current and the previous period.",
+		  (double)s.sketches },
+		{ "beaconveil_fleet_key_restored_total", "counter",
+		  "Times this node put the period's key back into a Redis that had lost its data.",
+		  (double)s.key_restored },
+		{ "beaconveil_fleet_key_conflicts_total", "counter",
+		  "Times the key in Redis was not this node's (made by another node while Redis had lost it): visitors of that period may count twice.",
+		  (double)s.key_conflicts },
+	};
+
+	for (size_t i = 0; i < sizeof(node) / sizeof(node[0]); i++)
+		ffam(f, node[i].name, node[i].type, "node", node[i].help, node[i].v);
 	fam(f, "beaconveil_fleet_gap_total", "counter",
 	    "Node scope: what this node counted that the fleet never gets: visitors (hashed with a node-local key), sessions (sessions and new/returning state while Redis was unreachable, or with a node-local key), apps (per-application visitors beyond the sketch limit).");
 	fsample(f, "beaconveil_fleet_gap_total", "node", "what", "visitors", (double)s.gap_visitors);
