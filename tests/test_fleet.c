@@ -310,7 +310,7 @@ static void check_keys(const char *tag)
 static void test_two_nodes_and_a_redis_restart(void **state)
 {
 	struct bv_fleet *a = node(3), *b = node(3);
-	uint64_t ka[2], kb[2];
+	__u64 ka[2], kb[2];
 	struct bv_fleet_snap s;
 	int64_t n;
 	double before;
@@ -402,7 +402,7 @@ static void test_redis_unreachable(void **state)
 				   .session_timeout_s = 30, .visitor_lifetime_s = 60, .k = 10 };
 	char err[200];
 	struct bv_fleet *f = bv_fleet_new(&o, err, sizeof(err));
-	uint64_t k[2];
+	__u64 k[2];
 	struct bv_fleet_snap s;
 	struct bv_event e;
 
