@@ -13,7 +13,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD) -Iuser
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	      -Wno-unused-parameter -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
-LIBS      := $(shell pkg-config --libs libbpf libxdp libpcap inih libmicrohttpd 2>/dev/null || echo -lbpf -lxdp -lpcap -linih -lmicrohttpd) -lelf -lz -lm
+LIBS      := $(shell pkg-config --libs libbpf libxdp libpcap inih libmicrohttpd hiredis 2>/dev/null || echo -lbpf -lxdp -lpcap -linih -lmicrohttpd -lhiredis) -lelf -lz -lm
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 BPF_SRC   := bpf/beaconveil.bpf.c

@@ -825,7 +825,7 @@ static void test_structure_errors(void **state)
 
 	(void)state;
 	fail_exact("[global]\n[foo]\nx = 1\n", 2, "unknown section [foo] (expected global, "
-		   "beacon, anonymize, daemon, app:ID or host:NAME)");
+		   "beacon, anonymize, daemon, fleet, app:ID or host:NAME)");
 	fail_at("[Global]\n", 1, "unknown section [Global]");
 	fail_at("[app]\n", 1, "unknown section [app]");
 	fail_exact("[global]\nopt_in = on\n[beacon]\n[global]\n", 4,
@@ -1103,6 +1103,33 @@ static void test_policy_fields(void **state)
 	assert_int_equal(bv_policy_set_field(&p, "ipv6_prefix", "129", NULL, 0), -1);
 }
 
+/* [fleet]: off by default, a URL checked at load and never echoed, and
+ * key periods that tile the day. */
+static void test_fleet_section(void **state)
+{
+	struct bv_config c;
+
+	(void)state;
+	bv_config_defaults(&c);
+	assert_string_equal(c.fleet_redis, "");
+	assert_int_equal(c.fleet_visitor_lifetime_s, 48 * 3600);
+	load_ok("[fleet]\nredis = redis://:pw@127.0.0.1:6379/0\nvisitor_lifetime = 30m\n", &c);
+	assert_string_equal(c.fleet_redis, "redis://:pw@127.0.0.1:6379/0");
+	assert_int_equal(c.fleet_visitor_lifetime_s, 1800);
+	load_ok("[daemon]\nkey_rotation = 6h\n[fleet]\nredis = unix:///run/redis/redis.sock\n", &c);
+	assert_int_equal(c.key_rotation_s, 6 * 3600);
+	fail_exact("[fleet]\nredis = http://h\n", 2,
+		   "key 'redis': expected redis://HOST[:PORT][/DB] or unix:///PATH[?db=N]");
+	fail_exact("[fleet]\nredis = redis://:hunter2@h:0\n", 2, "key 'redis': port must be 1..65535");
+	fail_exact("[fleet]\n\nredis = redis://h\n[daemon]\nkey_rotation = 7m\n", 3,
+		   "key 'redis': with a fleet, [daemon] key_rotation (420s) must divide 24h (e.g. "
+		   "1h, 6h, 24h) so that every node cuts the day into the same periods");
+	fail_at("[fleet]\nvisitor_lifetime = 49h\n", 2, "must be a duration 1s..48h");
+	fail_at("[fleet]\nport = 1\n", 2, "unknown key in section [fleet]");
+	/* without a fleet, any key_rotation stays valid */
+	load_ok("[daemon]\nkey_rotation = 7m\n", &c);
+}
+
 /* The example at the top of the repository. */
 static char *find_example(void)
 {
@@ -1359,6 +1386,7 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_policy_fields),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_fleet_section),
 		cmocka_unit_test(test_apply),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -38,6 +38,7 @@
 #include <bpf/libbpf.h>
 
 #include "analytics.h"
+#include "fleet.h"
 #include "bv_abi.h"
 #include "config.h"
 #include "kcounts.h"
@@ -393,6 +394,44 @@ static void test_render_kernel_counters(void **state)
 	src.stats_fd = 12345;
 	assert_int_equal(bv_metrics_render(&src, &out, &len), -1);
 	assert_null(out);
+}
+
+/* A fleet whose Redis never answered: the node figures, each with its
+ * scope, and no fleet figure yet (test_fleet.c and tests/fleet_redis.sh
+ * check them with a real Redis). */
+static void test_render_fleet_down(void **state)
+{
+	struct bv_fleet_opts o = { .url = "unix:///nonexistent/redis.sock", .period_s = 86400,
+				   .session_timeout_s = 1800, .visitor_lifetime_s = 3600, .k = 10 };
+	struct bv_analytics *a = make_analytics(false);
+	struct bv_metrics_src src = { .stats_fd = stats_fd, .ifdec_fd = ifdec_fd,
+				      .events_fd = events_fd, .mode = "inline", .ifaces = ifaces,
+				      .nifaces = 2, .an = a };
+	const char *node[] = { "scope", "node", NULL }, *gap[] = { "what", "sessions", NULL };
+	char err[200], *out = NULL;
+	struct bv_prom_doc d;
+	size_t len;
+
+	(void)state;
+	src.fleet = bv_fleet_new(&o, err, sizeof(err));
+	assert_non_null(src.fleet);
+	bv_fleet_tick(src.fleet, 1764547200000ULL, S);
+	assert_int_equal(bv_metrics_render(&src, &out, &len), 0);
+	promtool_ok(out, len);
+	parse_ok(out, len, &d);
+	check_families(&d);
+	assert_true(get(&d, "beaconveil_fleet_redis_up", node) == 0);
+	assert_true(get(&d, "beaconveil_fleet_key_shared", node) == 0);
+	assert_true(get(&d, "beaconveil_fleet_errors_total", node) >= 1);
+	assert_true(get(&d, "beaconveil_fleet_gap_total", gap) == 0);
+	for (size_t i = 0; i < d.ns; i++)
+		if (!strncmp(d.s[i].name, "beaconveil_fleet_", 17) && !bv_prom_label(&d.s[i], "scope"))
+			fail_msg("%s has no scope label", d.s[i].name);
+	assert_null(bv_prom_find(&d, "beaconveil_fleet_visitors_unique_estimate", NULL));
+	bv_prom_doc_free(&d);
+	free(out);
+	bv_fleet_free(src.fleet);
+	bv_analytics_free(a);
 }
 
 static void test_render_analytics(void **state)
@@ -969,6 +1008,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_kernel_counters),
 		cmocka_unit_test(test_render_analytics),
+		cmocka_unit_test(test_render_fleet_down),
 		cmocka_unit_test(test_render_kernel_figures),
 		cmocka_unit_test(test_parser),
 		cmocka_unit_test(test_http_server),

@@ -286,6 +286,15 @@ void bv_analytics_reconfigure(struct bv_analytics *a, const struct bv_config *cf
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* The policy the kernel applied to e: an override's, else [global]. */
+static bool an_event_trk(const struct bv_analytics *a, const struct an_app *app,
+			 const struct bv_event *e)
+{
+	if (e->sig & BV_SIG_APPPOL)
+		return app ? app->trk_pol : an_trk_pol(a, e->app, e->app_len);
+	return a->global_trk;
+}
+
 /* A newer key epoch: nothing hashed with the old key is kept. */
 static void an_new_epoch(struct bv_analytics *a, uint32_t epoch)
 {
@@ -353,10 +362,7 @@ void bv_analytics_event(struct bv_analytics *a, const struct bv_event *e)
 			bv_hll_add(&app->hll, e->visitor);
 	}
 
-	if (e->sig & BV_SIG_APPPOL)
-		trk = app ? app->trk_pol : an_trk_pol(a, e->app, e->app_len);
-	else
-		trk = a->global_trk;
+	trk = an_event_trk(a, app, e);
 	if (trk) {
 		int created;
 		struct bv_htab_ent *v = bv_htab_upsert(&a->visitors, e->visitor, &created);
@@ -370,6 +376,20 @@ void bv_analytics_event(struct bv_analytics *a, const struct bv_event *e)
 	}
 out:
 	pthread_mutex_unlock(&a->mu);
+}
+
+int bv_analytics_tracks(struct bv_analytics *a, const struct bv_event *e)
+{
+	const struct an_app *app;
+	bool trk;
+
+	if (!a || !e || e->app_len > BV_EVENT_APP_LEN)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	app = e->app_len ? app_get(a, e->app, e->app_len, false) : NULL;
+	trk = an_event_trk(a, app, e);
+	pthread_mutex_unlock(&a->mu);
+	return trk;
 }
 
 void bv_analytics_tick(struct bv_analytics *a, uint64_t now_ns)

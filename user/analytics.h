@@ -52,6 +52,9 @@ struct bv_analytics;
 struct bv_analytics *bv_analytics_new(const struct bv_config *cfg);   /* NULL cfg: defaults; NULL on ENOMEM */
 void bv_analytics_event(struct bv_analytics *a, const struct bv_event *e);
 void bv_analytics_tick(struct bv_analytics *a, uint64_t now_ns);   /* CLOCK_MONOTONIC ns, like bpf_ktime_get_ns */
+/* Does user tracking apply to e (the rule of new/returning visitors)? The
+ * fleet (user/fleet.h) shares known visitors only then. */
+int  bv_analytics_tracks(struct bv_analytics *a, const struct bv_event *e);
 void bv_analytics_reconfigure(struct bv_analytics *a, const struct bv_config *cfg);
 void bv_analytics_free(struct bv_analytics *a);
 

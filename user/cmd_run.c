@@ -38,6 +38,7 @@
 #include "attach.h"
 #include "cmd.h"
 #include "config.h"
+#include "fleet.h"
 #include "loader.h"
 #include "metrics.h"
 #include "pins.h"
@@ -88,6 +89,10 @@ struct daemon {
 	__u32 epoch;
 	unsigned long long bad_events;
 	bool pin_failed;             /* the last periodic re-pin failed (logged once) */
+	struct bv_fleet *fleet;      /* [fleet] redis, else NULL */
+	__s64 fleet_period;          /* the key period bv_keys was written for */
+	bool fleet_shared;           /* bv_keys holds the fleet's key of that period */
+	__u64 fleet_key[2];
 };
 
 static void run_usage(FILE *f)
@@ -603,14 +608,94 @@ static int apply_config(struct daemon *d, struct bv_config *c, char *err, size_t
 	return bv_config_apply(c, &fds, err, errlen);
 }
 
+/*
+ * Fleet mode: the kernel hashes with the fleet's key of the current period
+ * (the same on every node), or, while Redis cannot be asked for it, a
+ * node-local random key whose hashes the fleet never gets. Either way a new
+ * epoch, as every rotation.
+ */
+static int rotate_fleet_key(struct daemon *d, char *err, size_t errlen)
+{
+	__s64 n = bv_fleet_period(d->fleet, now_ns(CLOCK_REALTIME) / 1000000);
+	__u64 k[2];
+
+	if (bv_fleet_key(d->fleet, n, 1, k) == 0) {
+		if (bv_hash_key_set(d->pins.keys, k, &d->epoch, err, errlen))
+			return -1;
+		memcpy(d->fleet_key, k, sizeof(k));
+		d->fleet_shared = true;
+		bv_fleet_bind(d->fleet, d->epoch, n);
+	} else {
+		if (bv_hash_key_rotate(d->pins.keys, &d->epoch, err, errlen))
+			return -1;
+		d->fleet_shared = false;
+		bv_fleet_bind(d->fleet, d->epoch, -1);
+	}
+	memset(k, 0, sizeof(k));
+	d->fleet_period = n;
+	return 0;
+}
+
 static int rotate_key(struct daemon *d, char *err, size_t errlen)
 {
 	__u64 now = now_ns(CLOCK_BOOTTIME);
 
-	if (bv_hash_key_rotate(d->pins.keys, &d->epoch, err, errlen))
+	if (d->fleet ? rotate_fleet_key(d, err, errlen) :
+	    bv_hash_key_rotate(d->pins.keys, &d->epoch, err, errlen))
 		return -1;
 	d->last_rotation = now;
 	d->next_rotation = now + (__u64)d->cfg.key_rotation_s * 1000000000ull;
+	return 0;
+}
+
+static void fleet_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fleet_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	logf_("%s", line);
+}
+
+/*
+ * Fleet mode: connects (once, within the timeout; a Redis that does not
+ * answer is no reason not to enforce), and finds out whether the key the
+ * last daemon left in bv_keys is the fleet's of this period or the one
+ * before: then the events still waiting in the ring are shared with it.
+ */
+static int start_fleet(struct daemon *d, char *err, size_t errlen)
+{
+	struct bv_fleet_opts fo = {
+		.url = d->cfg.fleet_redis, .period_s = d->cfg.key_rotation_s,
+		.session_timeout_s = d->cfg.session_timeout_s,
+		.visitor_lifetime_s = d->cfg.fleet_visitor_lifetime_s,
+		.k = d->cfg.k_anonymity, .log = fleet_log,
+	};
+	struct bv_hash_key old;
+	__u32 zero = 0;
+	__u64 k[2];
+	__s64 n;
+
+	d->fleet = bv_fleet_new(&fo, err, errlen);
+	if (!d->fleet)
+		return -1;
+	bv_fleet_tick(d->fleet, now_ns(CLOCK_REALTIME) / 1000000, now_ns(CLOCK_MONOTONIC));
+	n = bv_fleet_period(d->fleet, now_ns(CLOCK_REALTIME) / 1000000);
+	if (bpf_map_lookup_elem(d->pins.keys, &zero, &old) || !old.epoch)
+		return 0;
+	for (__s64 m = n; m >= n - 1; m--) {
+		if (bv_fleet_key(d->fleet, m, m == n, k) == 0 && !memcmp(k, old.k, sizeof(k))) {
+			bv_fleet_bind(d->fleet, old.epoch, m);
+			logf_("fleet: the events waiting in the ring (epoch %u) were hashed with the "
+			      "fleet's key: they are shared", old.epoch);
+			break;
+		}
+	}
+	memset(k, 0, sizeof(k));
+	memset(&old, 0, sizeof(old));
 	return 0;
 }
 
@@ -632,6 +717,7 @@ static struct bv_metrics *start_metrics(struct daemon *d, const char *addr, char
 		.ifaces = d->ifnames,
 		.nifaces = d->nifs,
 		.an = d->an,
+		.fleet = d->fleet,
 	};
 	char why[512] = "";
 	struct bv_metrics *m = bv_metrics_start(addr, &src, why, sizeof(why));
@@ -651,6 +737,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	bv_analytics_event(d->an, data);
+	if (d->fleet)
+		bv_fleet_event(d->fleet, data, bv_analytics_tracks(d->an, data));
 	return 0;
 }
 
@@ -705,6 +793,22 @@ static void reload(struct daemon *d)
 		return;
 	}
 	bv_analytics_reconfigure(d->an, &nc);
+	if (strcmp(nc.fleet_redis, d->cfg.fleet_redis) || nc.key_rotation_s != d->cfg.key_rotation_s) {
+		if (strcmp(nc.fleet_redis, d->cfg.fleet_redis))
+			logf_("SIGHUP: a [fleet] redis change takes effect at the next start");
+		else if (d->fleet)
+			logf_("SIGHUP: a key_rotation change takes effect in a fleet at the next start");
+		snprintf(nc.fleet_redis, sizeof(nc.fleet_redis), "%s", d->cfg.fleet_redis);
+		if (d->fleet)
+			nc.key_rotation_s = d->cfg.key_rotation_s;
+	}
+	if (d->fleet) {
+		struct bv_fleet_opts fo = { .session_timeout_s = nc.session_timeout_s,
+					    .visitor_lifetime_s = nc.fleet_visitor_lifetime_s,
+					    .k = nc.k_anonymity };
+
+		bv_fleet_reconfigure(d->fleet, &fo);
+	}
 
 	old_addr = metrics_addr_of(d, &d->cfg);
 	new_addr = metrics_addr_of(d, &nc);
@@ -721,7 +825,7 @@ static void reload(struct daemon *d)
 			snprintf(nc.metrics_addr, sizeof(nc.metrics_addr), "%s", d->cfg.metrics_addr);
 		}
 	}
-	if (nc.key_rotation_s != d->cfg.key_rotation_s)
+	if (nc.key_rotation_s != d->cfg.key_rotation_s && !d->fleet)
 		d->next_rotation = d->last_rotation + (__u64)nc.key_rotation_s * 1000000000ull;
 	bv_config_free(&d->cfg);
 	d->cfg = nc;
@@ -819,6 +923,45 @@ static void follow_live_policy(struct daemon *d)
 	}
 }
 
+/*
+ * Fleet mode, every second: the fleet's tick, then a new key when the
+ * period changed, when Redis answers again after a start with a node-local
+ * key, or when the fleet's key is not ours (Redis lost it and another node
+ * made one). A key rotated by hand (`policy rotate-key`) is node-local.
+ */
+static void follow_fleet(struct daemon *d)
+{
+	struct bv_hash_key cur;
+	__u32 zero = 0;
+	__u64 k[2];
+	__s64 n;
+	char err[256];
+	bool due;
+
+	bv_fleet_tick(d->fleet, now_ns(CLOCK_REALTIME) / 1000000, now_ns(CLOCK_MONOTONIC));
+	if (bpf_map_lookup_elem(d->pins.keys, &zero, &cur) == 0 && cur.epoch != d->epoch) {
+		logf_("the hash key was rotated by hand (epoch %u): node-local, not shared with "
+		      "the fleet until the next period", cur.epoch);
+		d->epoch = cur.epoch;
+		d->fleet_shared = false;
+		bv_fleet_bind(d->fleet, cur.epoch, -1);
+	}
+	memset(&cur, 0, sizeof(cur));
+	n = bv_fleet_period(d->fleet, now_ns(CLOCK_REALTIME) / 1000000);
+	due = n != d->fleet_period;
+	if (!due && bv_fleet_key(d->fleet, n, 1, k) == 0)
+		due = !d->fleet_shared || memcmp(k, d->fleet_key, sizeof(k));
+	memset(k, 0, sizeof(k));
+	if (!due)
+		return;
+	if (rotate_key(d, err, sizeof(err)))
+		logf_("key rotation: %s", err);
+	else
+		logf_("hash key rotated (epoch %u): %s", d->epoch, d->fleet_shared ?
+		      "the fleet's key of this period" :
+		      "node-local: Redis cannot be asked for the fleet's key now");
+}
+
 static int serve(struct daemon *d, int sfd)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
@@ -865,6 +1008,8 @@ static int serve(struct daemon *d, int sfd)
 				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 					logf_("%s: stopping", strsignal((int)si.ssi_signo));
 					ring_buffer__consume(d->rb);
+					if (d->fleet)
+						bv_fleet_flush(d->fleet);
 					ret = BV_EXIT_OK;
 					goto out;
 				}
@@ -884,7 +1029,10 @@ static int serve(struct daemon *d, int sfd)
 					d->pin_failed = failed;
 				}
 				bv_analytics_tick(d->an, now_ns(CLOCK_MONOTONIC));
-				if (now_ns(CLOCK_BOOTTIME) >= d->next_rotation) {
+				if (d->fleet) {
+					bv_fleet_flush(d->fleet);
+					follow_fleet(d);
+				} else if (now_ns(CLOCK_BOOTTIME) >= d->next_rotation) {
 					if (rotate_key(d, err, sizeof(err)))
 						logf_("key rotation: %s", err);
 					else
@@ -892,6 +1040,9 @@ static int serve(struct daemon *d, int sfd)
 				}
 			} else if (fd == rbfd) {
 				ring_buffer__consume(d->rb);
+				/* at once: what was read is in Redis before more is */
+				if (d->fleet)
+					bv_fleet_flush(d->fleet);
 			}
 		}
 	}
@@ -1105,6 +1256,8 @@ int cmd_run(int argc, char **argv)
 		goto fail_detach;
 	if (apply_config(d, &d->cfg, err, sizeof(err)))
 		goto fail_detach;
+	if (d->cfg.fleet_redis[0] && start_fleet(d, err, sizeof(err)))
+		goto fail_detach;
 	if (rotate_key(d, err, sizeof(err)))
 		goto fail_detach;
 
@@ -1165,6 +1318,7 @@ out:
 	ring_buffer__free(d->rb);
 	if (d->an)
 		bv_analytics_free(d->an);
+	bv_fleet_free(d->fleet);
 	bv_pins_close(&d->pins);
 	for (int i = 0; i < d->nifs; i++) {
 		if (d->ifs[i].prog_fd >= 0)

@@ -35,6 +35,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "redis_url.h"
 
 int bv_config_no_batch;
 
@@ -351,6 +352,7 @@ void bv_config_defaults(struct bv_config *c)
 	c->k_anonymity = 10;
 	c->max_flows = 65536;
 	c->key_rotation_s = 24 * 3600;
+	c->fleet_visitor_lifetime_s = 48 * 3600;
 }
 
 void bv_config_free(struct bv_config *c)
@@ -364,10 +366,10 @@ void bv_config_free(struct bv_config *c)
 /* ------------------------------------------------------------------ */
 /* The parser                                                         */
 
-enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_APP };
+enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_FLEET, S_APP };
 static const char *const sect_names[] = {
 	[S_GLOBAL] = "global", [S_BEACON] = "beacon",
-	[S_ANONYMIZE] = "anonymize", [S_DAEMON] = "daemon",
+	[S_ANONYMIZE] = "anonymize", [S_DAEMON] = "daemon", [S_FLEET] = "fleet",
 };
 
 static const char *const beacon_keys[] = { "ports", "methods", "path", "crash_path", NULL };
@@ -375,6 +377,7 @@ static const char *const anon_keys[] = { "key", "other_requests", NULL };
 static const char *const daemon_keys[] = {
 	"metrics", "session_timeout", "k_anonymity", "max_flows", "key_rotation", NULL,
 };
+static const char *const fleet_keys[] = { "redis", "visitor_lifetime", NULL };
 
 struct ovr {
 	struct bv_app_key key;
@@ -410,6 +413,7 @@ struct pctx {
 	int list_open;         /* the last list value ended with ',' */
 	int list_line;         /* ... on this line */
 	char list_key[16];
+	int redis_line;        /* [fleet] redis given on this line */
 };
 
 static void failf(struct pctx *x, const char *fmt, ...)
@@ -569,7 +573,7 @@ static int section_line(struct pctx *x, const char *p, size_t n)
 			key.id[i] = h[i] >= 'A' && h[i] <= 'Z' ? (char)(h[i] - 'A' + 'a') : h[i];
 	} else {
 		failf(x, "unknown section [%s] (expected global, beacon, anonymize, "
-		      "daemon, app:ID or host:NAME)", q(qb, sizeof(qb), name));
+		      "daemon, fleet, app:ID or host:NAME)", q(qb, sizeof(qb), name));
 		return -1;
 	}
 
@@ -1011,6 +1015,34 @@ static int daemon_key(struct pctx *x, const char *name, const char *value)
 	return 0;
 }
 
+static int fleet_key(struct pctx *x, const char *name, const char *value)
+{
+	struct bv_redis_url u;
+	char qb[QBUF], why[160];
+	unsigned long v;
+
+	if (!strcmp(name, "visitor_lifetime")) {
+		if (parse_duration(value, 48 * 3600, &v) < 0) {
+			failf(x, "key 'visitor_lifetime': value '%s' must be a duration 1s..48h "
+			      "(seconds, or a number with suffix s, m or h)", q(qb, sizeof(qb), value));
+			return -1;
+		}
+		x->c->fleet_visitor_lifetime_s = (unsigned)v;
+		return 0;
+	}
+	/* redis: the value may hold a password, so it is never echoed */
+	if (strlen(value) >= sizeof(x->c->fleet_redis) ||
+	    bv_redis_url_parse(value, &u, why, sizeof(why))) {
+		failf(x, "key 'redis': %s", strlen(value) >= sizeof(x->c->fleet_redis) ?
+		      "URL too long" : why);
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	x->redis_line = x->line;
+	snprintf(x->c->fleet_redis, sizeof(x->c->fleet_redis), "%s", value);
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct pctx *x = user;
@@ -1037,6 +1069,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		break;
 	case S_DAEMON:
 		keys = daemon_keys;
+		break;
+	case S_FLEET:
+		keys = fleet_keys;
 		break;
 	}
 	ki = key_index(keys, name);
@@ -1090,6 +1125,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_DAEMON:
 		daemon_key(x, name, value);
 		break;
+	case S_FLEET:
+		fleet_key(x, name, value);
+		break;
 	case S_NONE:
 		break;
 	}
@@ -1103,6 +1141,14 @@ static int resolve(struct pctx *x)
 	const struct bv_path_rule *up = x->up;
 	int nup = x->nup, n = 0;
 
+	/* Fleet key periods are named by their start in the UTC day. */
+	if (c->fleet_redis[0] && 86400 % c->key_rotation_s) {
+		x->line = x->redis_line;
+		failf(x, "key 'redis': with a fleet, [daemon] key_rotation (%us) must divide 24h "
+		      "(e.g. 1h, 6h, 24h) so that every node cuts the day into the same periods",
+		      c->key_rotation_s);
+		return -1;
+	}
 	if (!nup) {
 		up = c->paths; /* still the defaults */
 		nup = c->npaths;

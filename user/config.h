@@ -29,6 +29,9 @@ struct bv_config {
 	struct bv_config_app *apps; int napps; /* malloc'ed; bv_config_free() */
 	char metrics_addr[64];              /* "ADDR:PORT" or "[ADDR6]:PORT" */
 	unsigned session_timeout_s, k_anonymity, max_flows, key_rotation_s;
+	/* [fleet]: "" is off; the URL is checked by bv_redis_url_parse() */
+	char fleet_redis[200];
+	unsigned fleet_visitor_lifetime_s;
 };
 
 /* The defaults of docs/CONFIG.md; apps = NULL. Does not free a previous config. */

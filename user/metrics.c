@@ -23,6 +23,7 @@
 
 #include "analytics.h"
 #include "bv_abi.h"
+#include "fleet.h"
 #include "kcounts.h"
 #include "loader.h"
 #include "metrics.h"
@@ -183,6 +184,108 @@ static int render_events(FILE *f, int events_fd)
 	return 0;
 }
 
+/* ---- fleet ------------------------------------------------------------------ */
+
+/* One sample of a fleet family: every one carries its scope. */
+static void fsample(FILE *f, const char *name, const char *scope, const char *label,
+		    const char *val, double v)
+{
+	fprintf(f, "%s{", name);
+	if (label)
+		fprintf(f, "%s=\"%s\",", label, val);
+	fprintf(f, "scope=\"%s\"} %.0f\n", scope, v);
+}
+
+static void ffam(FILE *f, const char *name, const char *type, const char *scope,
+		 const char *help, double v)
+{
+	char h[400];
+
+	snprintf(h, sizeof(h), "%s scope: %s", scope[0] == 'n' ? "Node" : "Fleet", help);
+	fam(f, name, type, h);
+	fsample(f, name, scope, NULL, NULL, v);
+}
+
+/*
+ * [fleet] redis: the node's link to the fleet (scope="node") and the
+ * figures of the whole fleet read from Redis (scope="fleet": the same on
+ * every node; never add them up across nodes).
+ */
+static int render_fleet(FILE *f, struct bv_fleet *fl, int tracking)
+{
+	struct bv_fleet_snap s;
+
+	if (bv_fleet_snapshot(fl, &s))
+		return -1;
+
+	const struct { const char *name, *type, *help; double v; } node[] = {
+		{ "beaconveil_fleet_redis_up", "gauge",
+		  "1 while this node is connected to the fleet's Redis.",
+		  s.up },
+		{ "beaconveil_fleet_key_shared", "gauge",
+		  "1 when the kernel hashes with the fleet's key of this period, 0 with a node-local key (Redis could not be asked at the rotation).",
+		  s.key_shared },
+		{ "beaconveil_fleet_connects_total", "counter",
+		  "Connections made to Redis.",
+		  (double)s.connects },
+		{ "beaconveil_fleet_errors_total", "counter",
+		  "Failed connections, lost connections and error replies of Redis.",
+		  (double)s.errors },
+		{ "beaconveil_fleet_visitor_hashes_sent_total", "counter",
+		  "Visitor hashes sent to Redis with PFADD.",
+		  (double)s.pfadds },
+		{ "beaconveil_fleet_sketch_merges_total", "counter",
+		  "This node's HyperLogLogs merged into Redis (after each connection, every minute): how visitors seen while Redis was unreachable reach the fleet.",
+		  (double)s.merges },
+		{ "beaconveil_fleet_sketches", "gauge",
+		  "HyperLogLogs this node keeps for the current and the previous period.",
+		  (double)s.sketches },
+		{ "beaconveil_fleet_key_restored_total", "counter",
+		  "Times this node put the period's key back into a Redis that had lost its data.",
+		  (double)s.key_restored },
+		{ "beaconveil_fleet_key_conflicts_total", "counter",
+		  "Times the key in Redis was not this node's (made by another node while Redis had lost it): visitors of that period may count twice.",
+		  (double)s.key_conflicts },
+	};
+
+	for (size_t i = 0; i < sizeof(node) / sizeof(node[0]); i++)
+		ffam(f, node[i].name, node[i].type, "node", node[i].help, node[i].v);
+	fam(f, "beaconveil_fleet_gap_total", "counter",
+	    "Node scope: what this node counted that the fleet never gets: visitors (hashed with a node-local key), sessions (sessions and new/returning state while Redis was unreachable, or with a node-local key), apps (per-application visitors beyond the sketch limit).");
+	fsample(f, "beaconveil_fleet_gap_total", "node", "what", "visitors", (double)s.gap_visitors);
+	fsample(f, "beaconveil_fleet_gap_total", "node", "what", "sessions", (double)s.gap_sessions);
+	fsample(f, "beaconveil_fleet_gap_total", "node", "what", "apps", (double)s.gap_apps);
+
+	if (s.have_figures) {
+		ffam(f, "beaconveil_fleet_visitors_unique_estimate", "gauge", "fleet",
+		     "Distinct visitors of the current key period on every node (PFCOUNT, 0.81% standard error).",
+		     s.visitors);
+		ffam(f, "beaconveil_fleet_sessions_started_total", "counter", "fleet",
+		     "Sessions started on any node in the current key period (starts again at 0 with each period).",
+		     (double)s.sessions_started);
+		if (tracking) {
+			ffam(f, "beaconveil_fleet_visitors_new_total", "counter", "fleet",
+			     "Visitors seen for the first time in the key period by any node (user_tracking on).",
+			     (double)s.visitors_new);
+			ffam(f, "beaconveil_fleet_visitors_returning_total", "counter", "fleet",
+			     "Sessions started in the key period by a visitor any node knew (user_tracking on).",
+			     (double)s.visitors_returning);
+		}
+		ffam(f, "beaconveil_fleet_apps_hidden", "gauge", "fleet",
+		     "Applications this node saw with fewer than k distinct visitors in the fleet.",
+		     (double)s.apps_hidden);
+		fam(f, "beaconveil_fleet_app_visitors_unique_estimate", "gauge",
+		    "Fleet scope: distinct visitors of an application in the current key period on every node, only for applications with at least k.");
+		for (size_t i = 0; i < s.napps; i++) {
+			fputs("beaconveil_fleet_app_visitors_unique_estimate{app=\"", f);
+			lv(f, s.apps[i].id, s.apps[i].len);
+			fprintf(f, "\",scope=\"fleet\"} %.0f\n", s.apps[i].visitors);
+		}
+	}
+	bv_fleet_snap_free(&s);
+	return 0;
+}
+
 /* ---- analytics -------------------------------------------------------------- */
 
 static int render_analytics(FILE *f, const struct bv_metrics_src *src)
@@ -257,6 +360,10 @@ static int render_analytics(FILE *f, const struct bv_metrics_src *src)
 	fprintf(f, "beaconveil_analytics_overflow_total{table=\"apps\"} %llu\n",
 		(unsigned long long)s.overflow_apps);
 
+	if (src->fleet && render_fleet(f, src->fleet, s.tracking)) {
+		bv_analytics_snap_free(&s);
+		return -1;
+	}
 	bv_analytics_snap_free(&s);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 struct bv_analytics;
+struct bv_fleet;
 
 /*
  * What is rendered. stats_fd: the per-CPU bv_stats map (kernel counters are
@@ -21,7 +22,8 @@ struct bv_analytics;
  * left out when negative); mode: "inline", "mirror" or "pcap" (label of the
  * kernel counters); ifaces: the interfaces the program is attached to (they
  * are listed with zeros before their first decision); an: the daemon's
- * analytics (NULL: no session/visitor/application metrics).
+ * analytics (NULL: no session/visitor/application metrics); fleet: the
+ * fleet's state and figures ([fleet] redis; NULL: none, and only with an).
  */
 struct bv_metrics_src {
 	int stats_fd;
@@ -31,6 +33,7 @@ struct bv_metrics_src {
 	const char *const *ifaces;
 	int nifaces;
 	struct bv_analytics *an;
+	struct bv_fleet *fleet;
 };
 
 struct bv_metrics;

@@ -300,7 +300,7 @@ int bv_random128(__u64 out[2])
 	return 0;
 }
 
-int bv_hash_key_rotate(int keys_fd, __u32 *epoch, char *err, size_t errlen)
+int bv_hash_key_set(int keys_fd, const __u64 key[2], __u32 *epoch, char *err, size_t errlen)
 {
 	struct bv_hash_key k;
 	__u32 zero = 0;
@@ -314,15 +314,28 @@ int bv_hash_key_rotate(int keys_fd, __u32 *epoch, char *err, size_t errlen)
 	if (k.epoch == 0)
 		k.epoch = 1;
 	k._pad = 0;
-	if (bv_random128(k.k)) {
-		snprintf(err, errlen, "getrandom: %s", strerror(errno));
-		return -1;
-	}
+	k.k[0] = key[0];
+	k.k[1] = key[1];
 	if (bpf_map_update_elem(keys_fd, &zero, &k, BPF_ANY)) {
 		snprintf(err, errlen, "cannot write bv_keys: %s", strerror(errno));
+		memset(&k, 0, sizeof(k));
 		return -1;
 	}
 	*epoch = k.epoch;
 	memset(&k, 0, sizeof(k));
 	return 0;
+}
+
+int bv_hash_key_rotate(int keys_fd, __u32 *epoch, char *err, size_t errlen)
+{
+	__u64 k[2];
+	int r;
+
+	if (bv_random128(k)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	r = bv_hash_key_set(keys_fd, k, epoch, err, errlen);
+	memset(k, 0, sizeof(k));
+	return r;
 }

@@ -104,6 +104,8 @@ int bv_pins_remove_all(int *removed, char *err, size_t errlen);
  * 0 ok with the new epoch in *epoch; -1 with the cause in err.
  */
 int bv_hash_key_rotate(int keys_fd, __u32 *epoch, char *err, size_t errlen);
+/* The same with a given key (the fleet's, user/fleet.h). */
+int bv_hash_key_set(int keys_fd, const __u64 key[2], __u32 *epoch, char *err, size_t errlen);
 
 /* 16 random bytes from getrandom(); 0 ok, -1 (errno). */
 int bv_random128(__u64 out[2]);
