@@ -298,6 +298,27 @@ static __always_inline void bv_lexer_init(struct bv_lexer *lx, const struct bv_p
 	lx->pol = *gpol;
 }
 
+/* pcap --midstream: a connection is picked up where it is (bv_midstream.h)
+ * rather than lost until its next SYN. Only offline: there it cannot make a
+ * live connection stall, and the option is asked for. */
+static __always_inline int bv_midstream_ok(const struct bv_scratch *sc)
+{
+	return bv_mode == BV_MODE_PCAP && (sc->set.flags & BV_SETF_MIDSTREAM);
+}
+
+static __always_inline void bv_midstream_lexer(struct bv_flow *f, const struct bv_policy *gpol,
+					       __u32 seq)
+{
+	bv_lexer_init(&f->lx, gpol);
+	f->lx.st = LX_MIDSTREAM;
+	f->lx.flags = 0;
+	f->lx.req_seq = seq; /* the pseudonyms' stream */
+	f->lx_seg = f->lx;
+	f->next_seq = seq;
+	f->seg_seq = seq;
+	f->state = BV_FLOW_SYNCED;
+}
+
 /* A segment of a connection we lost track of: dropped; inline, the client
  * gets a RST (whatever drop_action says) since the connection cannot go on. */
 static __always_inline int bv_lost(struct xdp_md *ctx, struct bv_pkt *p, struct bv_flow_key *key)
@@ -445,11 +466,20 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		 * segments must not evict live connections either.
 		 */
 		bv_count(BV_ST_FLOW_UNKNOWN);
-		return bv_lost(ctx, p, key);
+		if (!bv_midstream_ok(sc))
+			return bv_lost(ctx, p, key);
+		__builtin_memset(&sc->nf, 0, sizeof(sc->nf));
+		bv_midstream_lexer(&sc->nf, &sc->gpol, seq);
+		bpf_map_update_elem(&bv_flows, key, &sc->nf, BPF_ANY);
+		f = bpf_map_lookup_elem(&bv_flows, key);
+		if (!f)
+			return bv_lost(ctx, p, key);
 	}
 	if (f->state == BV_FLOW_DESYNC) {
 		bv_count(BV_ST_FLOW_UNKNOWN);
-		return bv_lost(ctx, p, key);
+		if (!bv_midstream_ok(sc))
+			return bv_lost(ctx, p, key);
+		bv_midstream_lexer(f, &sc->gpol, seq);
 	}
 
 	if (seq == f->next_seq) {
@@ -464,11 +494,17 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		 * retransmits it; a copy (mirror, pcap) never sees it, so the
 		 * connection is lost until a new SYN. */
 		bv_count(BV_ST_OUT_OF_ORDER);
-		if (bv_mode != BV_MODE_INLINE) {
-			f->state = BV_FLOW_DESYNC;
-			f->lx.st = LX_DROPALL;
+		if (bv_midstream_ok(sc)) {
+			/* picked up again from here */
+			bv_midstream_lexer(f, &sc->gpol, seq);
+			sc->lx = f->lx;
+		} else {
+			if (bv_mode != BV_MODE_INLINE) {
+				f->state = BV_FLOW_DESYNC;
+				f->lx.st = LX_DROPALL;
+			}
+			return bv_verdict(XDP_DROP);
 		}
-		return bv_verdict(XDP_DROP);
 	} else if ((__s32)(seq + plen - f->next_seq) <= 0 && seq == f->lx.req_seq &&
 		   f->lx.req_seq != 0) {
 		/* the current request's first segment again: rescan from scratch;
@@ -508,9 +544,12 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		}
 	}
 	if (plen > BV_SCRATCH_LEN) {
-		/* only a body or opaque run may exceed what we scan */
-		if (!(sc->lx.st == LX_BODY && sc->lx.body_left >= plen) &&
-		    sc->lx.st != LX_OPAQUE && sc->lx.st != LX_DROPALL) {
+		/* only a body or opaque run may exceed what we scan; a
+		 * connection picked up mid-way never passes unscanned */
+		if (sc->lx.st == LX_MIDSTREAM) {
+			sc->seg_drop = 1;
+		} else if (!(sc->lx.st == LX_BODY && sc->lx.body_left >= plen) &&
+			   sc->lx.st != LX_OPAQUE && sc->lx.st != LX_DROPALL) {
 			sc->lx.sig |= BV_SIG_MALFORMED;
 			bv_malformed(sc, 0);
 		}
@@ -522,6 +561,12 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	} else {
 		bpf_loop(BV_SCRATCH_LEN + 1, bv_scan_cb, &x, 0);
 		bv_spans_apply(sc);
+		if (sc->lx.st == LX_MIDSTREAM) {
+			/* a run cut by the segment's end may be long */
+			bv_mid_run(sc, sc->len, 1);
+			if (live == 0)
+				bv_count(BV_ST_MIDSTREAM);
+		}
 	}
 	/* a beacon request still in its head whose drop is already certain:
 	 * nothing more of it leaves, not even before the decision is made */

@@ -7,6 +7,7 @@
 
 #include "bv_headers.h"
 #include "bv_mobile.h"
+#include "bv_midstream.h"
 
 /* ---- the per-byte machine ---------------------------------------------- */
 
@@ -106,6 +107,10 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 	}
 	case LX_MBODY:
 		bv_mbody_char(sc, pos);
+		return 0;
+
+	case LX_MIDSTREAM:
+		bv_mid_char(sc, pos);
 		return 0;
 
 	case LX_CHUNK_CRLF:

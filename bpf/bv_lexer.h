@@ -42,6 +42,7 @@ enum bv_lex_state {
 	LX_CHUNK_CRLF,    /* chunked body: the line end after a chunk */
 	LX_CHUNK_TRAILER, /* chunked body: trailer lines to the empty one */
 	LX_MBODY,     /* a mobile beacon's form body (bv_mbody_char) */
+	LX_MIDSTREAM, /* a connection picked up mid-way (bv_midstream.h) */
 };
 
 enum bv_hdr_kind {

@@ -110,6 +110,9 @@ enum bv_settings_flags {
 	/* mirror/pcap: leave the client-address headers of requests that are
 	 * not beacons as they are (by default they are masked too) */
 	BV_SETF_KEEP_OTHER_REQUESTS = 1 << 0,
+	/* pcap mode: pick up connections whose SYN is not in the capture,
+	 * conservatively (bpf/bv_midstream.h); off: dropped until a SYN */
+	BV_SETF_MIDSTREAM = 1 << 1,
 };
 
 /* Path rules (bv_paths[0..BV_MAX_PATHS-1]); an entry with kind 0 is unused. */
@@ -189,6 +192,7 @@ enum bv_stat {
 	BV_ST_CRASH_REMOVED,      /* crash/exception events erased from a body */
 	BV_ST_BODY_UNREADABLE,    /* mobile bodies compressed or chunked */
 	BV_ST_BODY_CUT,           /* a crash event cut where it could not be erased: dropped */
+	BV_ST_MIDSTREAM,          /* pcap --midstream: segments of connections picked up mid-way */
 	BV_ST_MAX,
 };
 

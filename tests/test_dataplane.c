@@ -1322,6 +1322,89 @@ static void test_pcap_mode_other_requests_masked(void **state)
 	reset_policy();
 }
 
+/* Every run of 8 or more letters and digits of a differs from b's, keeping
+ * its shape; everything else is equal but for the masked addresses. */
+static void assert_runs_replaced(const char *a, const char *b)
+{
+	size_t n = strlen(a), i = 0;
+
+	assert_int_equal(strlen(b), n);
+	while (i < n) {
+		size_t j = i;
+
+		while (j < n && isalnum((unsigned char)a[j]))
+			j++;
+		if (j - i >= 8) {
+			if (!memcmp(a + i, b + i, j - i))
+				fail_msg("run '%.*s' kept", (int)(j - i), a + i);
+			for (size_t k = i; k < j; k++)
+				assert_int_equal(!!isdigit((unsigned char)a[k]), !!isdigit((unsigned char)b[k]));
+		}
+		i = j > i ? j : i + 1;
+	}
+}
+
+/* pcap --midstream: a connection whose SYN is not in the capture is picked
+ * up and rewritten conservatively; without the option it is dropped. */
+static void test_pcap_midstream(void **state)
+{
+	static const char *req = "POST /rb_bf12345abc?type=js3&vi=QWERTYUIOPASDFGH HTTP/1.1\r\n"
+				 "Host: collector.example\r\nX-Forwarded-For: 203.0.113.57, 2001:db8:85a3:8d3:1319:8a2e:370:7348\r\n"
+				 "Cookie: rxVisitor=" RXV "; dtCookie=v_4_srv_1\r\n\r\n";
+	struct conn c;
+	char whole[1024];
+	__u64 m0 = stat(BV_ST_MIDSTREAM);
+
+	(void)state;
+	reset_policy();
+	conn_init(&c, 4);
+	assert_int_equal(conn_sends(&c, req), XDP_DROP); /* no SYN seen: lost */
+	H.cfg.settings.flags |= BV_SETF_MIDSTREAM;
+	assert_int_equal(harness_apply(&H), 0);
+	conn_init(&c, 4);
+	assert_int_equal(conn_sends(&c, req), XDP_PASS);
+	snprintf(whole, sizeof(whole), "%s", out_payload());
+	assert_csums_ok();
+	assert_null(strstr(whole, "203.0.113.57"));
+	assert_non_null(strstr(whole, "203.0.113.0 , 2001:db8:85a3:000:0000:0000:000:0000"));
+	assert_null(strstr(whole, RXV + 13)); /* every long run replaced */
+	assert_null(strstr(whole, "QWERTYUIOPASDFGH"));
+	assert_non_null(strstr(whole, "POST /")); /* short words stay */
+	assert_runs_replaced(req, whole);
+	assert_int_equal(stat(BV_ST_MIDSTREAM), m0 + 1);
+	/* cut anywhere: no long run and no address leaves whole, whatever the
+	 * cut (a run cut by a segment end is replaced even if short) */
+	for (size_t k = 1; k <= 64; k = k * 2 + 1) {
+		static char acc[1024];
+		size_t off = 0, alen = 0, n = strlen(req);
+
+		conn_init(&c, 4);
+		while (off < n) {
+			size_t len = n - off < k ? n - off : k, plen = 0;
+			const uint8_t *p;
+
+			assert_int_equal(conn_send(&c, req + off, len), XDP_PASS);
+			p = pkt_payload(out, outlen, &plen);
+			memcpy(acc + alen, p, plen);
+			alen += plen;
+			off += len;
+		}
+		acc[alen] = 0;
+		assert_null(strstr(acc, "203.0.113.57"));
+		assert_null(strstr(acc, "QWERTYUIOPASDFGH"));
+		assert_runs_replaced(req, acc);
+	}
+	/* a gap in a known connection: picked up again at the next segment */
+	conn_init(&c, 4);
+	conn_syn(&c);
+	assert_int_equal(conn_sends(&c, "POST /rb_1 HTTP/1.1\r\nHost: a\r\n"), XDP_PASS);
+	c.seq += 100; /* lost */
+	assert_int_equal(conn_sends(&c, "X-Real-IP: 198.51.100.23\r\nCookie: rxVisitor=" RXV "\r\n\r\n"), XDP_PASS);
+	assert_null(strstr(out_payload(), "198.51.100.23"));
+	assert_null(strstr(out_payload(), RXV + 13));
+	reset_policy();
+}
+
 static void test_pcap_mode_l3_and_dscp(void **state)
 {
 	struct conn c;
@@ -2190,6 +2273,7 @@ int main(void)
 	const struct CMUnitTest pcap_tests[] = {
 		cmocka_unit_test(test_pcap_mode_l3_and_dscp),
 		cmocka_unit_test(test_pcap_mode_other_requests_masked),
+		cmocka_unit_test(test_pcap_midstream),
 		cmocka_unit_test(test_pcap_mode_tshark_validates),
 	};
 	int fails = 0;

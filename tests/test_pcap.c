@@ -437,6 +437,50 @@ static void test_usage(void **state)
 	res_free(&r);
 }
 
+/* --midstream: a capture that starts in the middle of a beacon connection
+ * (no SYN) loses it by default; with the option its segment is written,
+ * rewritten conservatively, and counted. Only in pcap mode. */
+static void test_midstream(void **state)
+{
+	static const char pl[] = "POST /rb_bf1?vi=QWERTYUIOPASDFGH HTTP/1.1\r\n"
+				 "X-Forwarded-For: 203.0.113.57\r\n\r\n";
+	struct pkt_opts o = { .family = 4, .src = "198.51.100.7", .dst = "203.0.113.9",
+			      .sport = 40001, .dport = 80, .seq = 5000, .ack = 1 };
+	static uint8_t f[512];
+	const char *ip = tpath("mid.pcap"), *op = tpath("mid.out.pcap");
+	struct rec in = { 1700000000, 1, f, 0, 0 }, *out;
+	struct res r;
+	int frames = -1, bad = -1;
+	(void)state;
+
+	in.caplen = in.len = (uint32_t)pkt_build_tcp(f, sizeof(f), &o, pl, sizeof(pl) - 1);
+	write_pcap(ip, false, DLT_EN10MB, &in, 1);
+	run(&r, "pcap", ip, op);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(summary(r.out, "packets_dropped"), 1);
+	res_free(&r);
+	run(&r, "pcap", "--midstream", ip, op);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(summary(r.out, "packets_written"), 1);
+	assert_int_equal(summary(r.out, "midstream"), 1);
+	res_free(&r);
+	assert_int_equal(read_capture(op, PCAP_TSTAMP_PRECISION_MICRO, &out, NULL), 1);
+	assert_int_equal(out[0].caplen, in.caplen);
+	assert_null(memmem(out[0].data, out[0].caplen, "203.0.113.57", 12));
+	assert_null(memmem(out[0].data, out[0].caplen, "QWERTYUIOPASDFGH", 16));
+	/* the address masked; the header's name is a run of 9 letters: replaced too */
+	assert_non_null(memmem(out[0].data, out[0].caplen, "-For: 203.0.113.0 \r\n", 20));
+	assert_null(memmem(out[0].data, out[0].caplen, "Forwarded", 9));
+	free_recs(out, 1);
+	assert_int_equal(pkt_tshark_check(op, &frames, &bad), 0);
+	assert_int_equal(frames, 1);
+	assert_int_equal(bad, 0);
+	run(&r, "pcap", "--midstream", "--mode", "mirror", ip, op);
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "--midstream needs --mode pcap");
+	res_free(&r);
+}
+
 /* A non-beacon capture comes out identical, and the summary adds up. */
 static void test_passthrough(void **state)
 {
@@ -822,6 +866,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_linear_max),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_passthrough),
+		cmocka_unit_test(test_midstream),
 		cmocka_unit_test(test_nanosecond_pcap),
 		cmocka_unit_test(test_pcapng),
 		cmocka_unit_test(test_empty_pcap),

@@ -54,7 +54,7 @@ static void on_signal(int sig)
 static void pcap_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [-q]\n"
+		"Usage: beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [-q]\n"
 		"\n"
 		"Anonymize a capture offline with the same BPF program the daemon runs:\n"
 		"every frame of IN (pcap or pcapng, Ethernet) goes once through the XDP\n"
@@ -71,6 +71,12 @@ static void pcap_usage(FILE *f)
 		"  -m, --mode MODE    pcap (default; as mirror, kept frames pass),\n"
 		"                     mirror (kept frames redirected: written too),\n"
 		"                     or inline (payload only, never L3)\n"
+		"      --midstream    pick up connections whose SYN is not in IN (or that\n"
+		"                     lost a segment), conservatively: every address-shaped\n"
+		"                     token masked, every run of 8 or more letters and\n"
+		"                     digits replaced by a pseudonym; nothing in them is\n"
+		"                     parsed as a request (pcap mode only; without it such\n"
+		"                     connections are left out until their next SYN)\n"
 		"  -q, --quiet        do not print the summary\n"
 		"  -h, --help         this help\n"
 		"\n"
@@ -213,12 +219,13 @@ int cmd_pcap(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "midstream", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfg_path = NULL, *in_path, *out_path;
 	enum bv_mode mode = BV_MODE_PCAP;
-	bool quiet = false;
+	bool quiet = false, midstream = false;
 	struct bv_config cfg;
 	bool cfg_loaded = false;
 	struct bv_load_opts lo = { 0 };
@@ -257,6 +264,9 @@ int cmd_pcap(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'M':
+			midstream = true;
+			break;
 		case 'h':
 			pcap_usage(stdout);
 			return BV_EXIT_OK;
@@ -292,6 +302,15 @@ int cmd_pcap(int argc, char **argv)
 		bv_config_defaults(&cfg);
 	}
 	cfg_loaded = true;
+	if (midstream) {
+		if (mode != BV_MODE_PCAP) {
+			fprintf(stderr, PFX "--midstream needs --mode pcap (mirror and inline stand "
+				"for a live interface, where a connection is judged from its SYN)\n");
+			bv_config_free(&cfg);
+			return BV_EXIT_USAGE;
+		}
+		cfg.settings.flags |= BV_SETF_MIDSTREAM;
+	}
 
 	in = open_input(in_path, &prec, err, sizeof(err));
 	if (!in)

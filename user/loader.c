@@ -481,6 +481,7 @@ static const char *const stat_names[] = {
 	ST(CRASH_REMOVED) = "crash_removed",
 	ST(BODY_UNREADABLE) = "body_unreadable",
 	ST(BODY_CUT) = "body_cut",
+	ST(MIDSTREAM) = "midstream",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,
