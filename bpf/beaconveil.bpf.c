@@ -342,7 +342,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	struct bv_flow *f;
 	struct bv_scan_ctx x = { .sc = sc };
 	__u32 seq, plen = p->pl_len, live = 0;
-	__u32 *h;
+	__u32 *h = NULL;
 	__u8 flags;
 	__u64 l4acc = 0;
 
@@ -367,8 +367,11 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		bv_count(BV_ST_HALF_OPEN);
 		goto keep_noscan;
 	}
-	h = bpf_map_lookup_elem(&bv_half, key);
 	f = bpf_map_lookup_elem(&bv_flows, key);
+	/* the half-open table only for what the flow cannot explain: an
+	 * in-order segment of a known flow (nearly every packet) skips it */
+	if (!f || seq != f->next_seq || (flags & BV_TCP_RST))
+		h = bpf_map_lookup_elem(&bv_half, key);
 	if (flags & BV_TCP_RST) {
 		/* forget only what the server forgets too: it takes a RST at
 		 * exactly the next sequence number (RFC 5961), so a blind one

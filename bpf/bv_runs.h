@@ -200,22 +200,27 @@ BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
  * unchanged by | 0x20). A "no" is certain; a "yes" goes to the exact
  * per-byte path. Needs 8 bytes in the segment.
  */
+/* A client-address header's first 8 bytes, lower-cased. */
+static __always_inline int bv_ip_line(__u64 l)
+{
+	return l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
+	       l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
+	       l == BV_W8('x', '-', 'c', 'l', 'i', 'e', 'n', 't') ||
+	       l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
+	       l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
+}
+
 static __always_inline int bv_line_may_matter(const struct bv_scratch *sc, __u64 w)
 {
 	__u64 l = w | 0x2020202020202020ULL;
 	__u64 l4 = l & 0xffffffffULL, l5 = l & 0xffffffffffULL, l7 = l & 0xffffffffffffffULL;
-	int ipl = l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
-		  l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
-		  l == BV_W8('x', '-', 'c', 'l', 'i', 'e', 'n', 't') ||
-		  l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
-		  l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
 
 	if (l == BV_W8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
 	    l == BV_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'))
 		return 1;
 	if (!(sc->lx.sig & BV_SIG_BEACON))
-		return ipl && sc->mask_other;
-	return ipl || l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
+		return sc->mask_other && bv_ip_line(l);
+	return bv_ip_line(l) || l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
 	       l5 == BV_W8('h', 'o', 's', 't', ':', 0, 0, 0) ||
 	       l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
 	       l == BV_W8('s', 'e', 'c', '-', 'g', 'p', 'c', ':');

@@ -40,13 +40,6 @@ export LAB_PREFIX=bvc LAB_SERVER_TIMEOUT=4s
 NAME=e2e_curl
 . "$ROOT/tools/lab/lib.sh"
 
-fail() {
-	printf '%s: FAIL: %s\n' "$NAME" "$*" >&2
-	exit 1
-}
-ok() { printf '%s: ok: %s\n' "$NAME" "$*"; }
-note() { printf '%s: %s\n' "$NAME" "$*"; }
-
 lab_require "$NAME"
 TMP=$(mktemp -d /tmp/$NAME.XXXXXX)
 cleanup() {

@@ -95,18 +95,6 @@ CLIENT_TIMEOUT=30              # one OpenKit run, at most (its own --timeout)
 # A stack trace long enough for the beacon to span segments (case c2).
 LONG_STACK=$(for i in $(seq 1 60); do printf 'at com.example.shop.Checkout.pay%02d(Checkout.java:%d)\n' "$i" $((100 + i)); done)
 
-NBAD=0
-fail() { # fatal: nothing after it could be checked
-	printf '%s: FAIL: %s\n' "$NAME" "$*" >&2
-	exit 1
-}
-bad() { # a failed check; the others still run
-	printf '%s: FAIL: %s\n' "$NAME" "$*" >&2
-	NBAD=$((NBAD + 1))
-}
-ok() { printf '%s: ok: %s\n' "$NAME" "$*"; }
-note() { printf '%s: %s\n' "$NAME" "$*"; }
-
 lab_require "$NAME"
 # node and OpenKit (tools/deps/npm.sh, run by tools/deps.sh).
 have_openkit() {
@@ -570,8 +558,4 @@ for n in cli lb coll ref mir; do
 	[ -e "/run/netns/$LAB_PREFIX-$n" ] && bad "namespace $LAB_PREFIX-$n left after down"
 done
 [ -d "$LAB_STATE" ] && bad "$LAB_STATE left after down"
-if [ "$NBAD" -gt 0 ]; then
-	echo "$NAME: $NBAD checks FAILED"
-	exit 1
-fi
-echo "$NAME: all passed"
+lab_test_verdict

@@ -53,18 +53,6 @@ export LAB_PREFIX=bvp LAB_SERVER_TIMEOUT=4s
 NAME=e2e_proxy_v1
 . "$ROOT/tools/lab/lib.sh"
 
-NBAD=0
-fail() { # fatal: nothing after it could be checked
-	printf '%s: FAIL: %s\n' "$NAME" "$*" >&2
-	exit 1
-}
-bad() { # a failed check; the others still run
-	printf '%s: FAIL: %s\n' "$NAME" "$*" >&2
-	NBAD=$((NBAD + 1))
-}
-ok() { printf '%s: ok: %s\n' "$NAME" "$*"; }
-note() { printf '%s: %s\n' "$NAME" "$*"; }
-
 lab_require "$NAME"
 # The collector's side, for a failure report (masked addresses only).
 lab_test_start bv-inline.log haproxy-coll.log nginx-coll/error.log
@@ -318,8 +306,4 @@ for n in cli lb coll ref mir; do
 	[ -e "/run/netns/$LAB_PREFIX-$n" ] && bad "namespace $LAB_PREFIX-$n left after down"
 done
 [ -d "$LAB_STATE" ] && bad "$LAB_STATE left after down"
-if [ "$NBAD" -gt 0 ]; then
-	echo "$NAME: $NBAD checks FAILED"
-	exit 1
-fi
-echo "$NAME: all passed"
+lab_test_verdict

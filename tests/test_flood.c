@@ -725,6 +725,33 @@ static void test_rst_at_next_seq_forgets(void **state)
 	harness_close(&H);
 }
 
+/* A new connection on the 4-tuple of one whose state is still there (the
+ * client reuses its port): the new SYN leaves the old state alone, and the
+ * new connection's first data, at its own sequence number, replaces it. */
+static void test_port_reuse_new_connection(void **state)
+{
+	struct conn c;
+	const char *p;
+
+	(void)state;
+	assert_int_equal(open_sized(&H, BV_MODE_INLINE, 0), 0);
+	conn_make(&c, 4, "203.0.113.57", 41235);
+	assert_int_equal(conn_syn(&H, &c), XDP_PASS);
+	assert_int_equal(conn_send(&H, &c, "GET /rb_1 HTTP/1.1\r\nHost: a\r\n"), XDP_PASS);
+	c.seq = 777777; /* the new connection's sequence space */
+	assert_int_equal(conn_syn(&H, &c), XDP_PASS);
+	assert_true(flow_present(&H, &c)); /* the old state, until the new data */
+	assert_int_equal(conn_send(&H, &c, "POST /rb_2 HTTP/1.1\r\nX-Forwarded-For: 198.51.100.23\r\n\r\n"),
+			 XDP_PASS);
+	p = out_payload();
+	assert_non_null(strstr(p, "X-Forwarded-For: 198.51.100.0 \r\n"));
+	/* and it goes on from there, as a connection of its own */
+	assert_int_equal(conn_send(&H, &c, "GET /rb_3 HTTP/1.1\r\nX-Real-IP: 198.51.100.23\r\n\r\n"),
+			 XDP_PASS);
+	assert_non_null(strstr(out_payload(), "X-Real-IP: 198.51.100.0 \r\n"));
+	harness_close(&H);
+}
+
 /*
  * max_flows from the config (its minimum, 1024), in pcap mode (as mirror:
  * L3 addresses masked too): the same bounds with a map 64 times smaller.
@@ -906,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_small_map_pcap_mode),
 		cmocka_unit_test(test_syn_flood_spares_live_connections),
 		cmocka_unit_test(test_rst_at_next_seq_forgets),
+		cmocka_unit_test(test_port_reuse_new_connection),
 		cmocka_unit_test(test_evicted_mid_body),
 		cmocka_unit_test(test_no_resync_on_body_fake_head_open),
 		cmocka_unit_test(test_no_resync_on_body_fake_content_length),

@@ -329,11 +329,14 @@ static struct beaconveil_bpf *open_skel(const struct bv_load_opts *o, char *err,
 		__u32 half = o->max_flows / 4 < 1024 ? 1024 : o->max_flows / 4;
 
 		ret = bpf_map__set_max_entries(s->maps.bv_flows, o->max_flows);
-		if (!ret)
-			ret = bpf_map__set_max_entries(s->maps.bv_half, half);
 		if (ret) {
 			snprintf(err, errlen, "cannot size bv_flows to %u: %s", o->max_flows,
 				 strerror(-ret));
+			goto fail;
+		}
+		ret = bpf_map__set_max_entries(s->maps.bv_half, half);
+		if (ret) {
+			snprintf(err, errlen, "cannot size bv_half to %u: %s", half, strerror(-ret));
 			goto fail;
 		}
 	}

@@ -305,3 +305,27 @@ _lab_test_end() {
 	rm -rf "$TMP"
 	exit "$rc"
 }
+
+# Reports of the lab tests, prefixed with the test's $NAME. fail: fatal,
+# nothing after it could be checked; bad: a failed check, the others still
+# run (lab_test_verdict then exits 1); ok, note: what passed, what was seen.
+NBAD=0
+fail() {
+	printf '%s: FAIL: %s\n' "$NAME" "$*" >&2
+	exit 1
+}
+bad() {
+	printf '%s: FAIL: %s\n' "$NAME" "$*" >&2
+	NBAD=$((NBAD + 1))
+}
+ok() { printf '%s: ok: %s\n' "$NAME" "$*"; }
+note() { printf '%s: %s\n' "$NAME" "$*"; }
+
+# lab_test_verdict — after the checks that use bad: exit 1 if any failed.
+lab_test_verdict() {
+	if [ "$NBAD" -gt 0 ]; then
+		echo "$NAME: $NBAD checks FAILED"
+		exit 1
+	fi
+	echo "$NAME: all passed"
+}
