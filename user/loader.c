@@ -406,6 +406,8 @@ void bv_map_fds_get(struct beaconveil_bpf *s, struct bv_map_fds *fds)
 	fds->settings = bpf_map__fd(s->maps.bv_settings);
 	fds->ports = bpf_map__fd(s->maps.bv_ports);
 	fds->paths = bpf_map__fd(s->maps.bv_paths);
+	fds->names = bpf_map__fd(s->maps.bv_names);
+	fds->namefilt = bpf_map__fd(s->maps.bv_namefilt);
 }
 
 int bv_stats_read(int stats_fd, __u64 out[BV_ST_MAX])
@@ -485,6 +487,7 @@ static const char *const stat_names[] = {
 	ST(BODY_UNREADABLE) = "body_unreadable",
 	ST(BODY_CUT) = "body_cut",
 	ST(MIDSTREAM) = "midstream",
+	ST(NO_NAMES) = "no_names",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,
