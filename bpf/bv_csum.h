@@ -25,6 +25,23 @@ static __always_inline void csum_acc8(__u64 *acc, __u32 off, __u8 old, __u8 new)
 		csum_acc16(acc, old, new);
 }
 
+static __always_inline __u16 csum_fold64(__u64 s);
+
+/* Eight payload bytes changed at segment offset `off` (a 64-bit load each):
+ * summed as four aligned 16-bit lanes; at an odd offset the lanes straddle
+ * the true words, which gives the byte-swapped sum (RFC 1071). */
+static __always_inline void csum_acc64(__u64 *acc, __u32 off, __u64 old, __u64 new)
+{
+	__u64 o = ~old, s;
+
+	s = (o & 0xffff) + ((o >> 16) & 0xffff) + ((o >> 32) & 0xffff) + (o >> 48) +
+	    (new & 0xffff) + ((new >> 16) & 0xffff) + ((new >> 32) & 0xffff) + (new >> 48);
+	s = csum_fold64(s);
+	if (off & 1)
+		s = ((s & 0xff) << 8) | (s >> 8);
+	*acc += s;
+}
+
 static __always_inline __u16 csum_fold64(__u64 s)
 {
 	s = (s & 0xffffffff) + (s >> 32);

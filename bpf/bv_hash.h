@@ -130,6 +130,34 @@ static __always_inline char bv_pseudo_map(__u64 word, __u32 j, char orig)
 	return orig;
 }
 
+/* 0 - 1 when lo <= c < lo + n, else 0, for a byte c, without a branch. */
+static __always_inline __u32 bv_in_mask(__u32 c, __u32 lo, __u32 n)
+{
+	__u32 t = c - lo, in = ((t >> 31) ^ 1) & ((t - n) >> 31);
+
+	__asm__ __volatile__("" : "+r"(in)); /* stay arithmetic: no select, no branch */
+	return 0 - in;
+}
+
+/* bv_pseudo_map of the 8 characters j..j+7 of an identifier at once
+ * (j % 8 == 0, so all take their byte of the same word), branch-free so
+ * that the verifier walks it once. */
+static __always_inline __u64 bv_pseudo_map8(__u64 word, __u64 orig)
+{
+	__u64 out = 0;
+
+	for (__u32 k = 0; k < 8; k++) {
+		__u32 c = (__u32)(orig >> (8 * k)) & 0xff, b = (__u32)(word >> (8 * k)) & 0xff;
+		__u32 md = bv_in_mask(c, '0', 10), ml = bv_in_mask(c, 'a', 26),
+		      mu = bv_in_mask(c, 'A', 26);
+		__u32 v = (c & ~(md | ml | mu)) | (('0' + ((b * 10) >> 8)) & md) |
+			  (('a' + ((b * 26) >> 8)) & ml) | (('A' + ((b * 26) >> 8)) & mu);
+
+		out |= (__u64)(v & 0xff) << (8 * k);
+	}
+	return out;
+}
+
 static __always_inline char bv_pseudo_char(__u64 seed, __u32 j, char orig)
 {
 	return bv_pseudo_map(bv_pseudo_word(seed, j), j, orig);

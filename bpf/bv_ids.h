@@ -140,11 +140,51 @@ static __always_inline int bv_mobile_crash_ok(const struct bv_lexer *lx)
 	return lx->pol.crash_reports && (lx->mb_cl > 2 || lx->mb_cl == 2);
 }
 
+/* One step of bv_span_replace: 8 characters when the identifier offset is
+ * a multiple of 8 and 8 remain (one pseudonym word, one checksum step),
+ * else one. A bpf_loop callback: verified once, whatever the span's shape. */
+struct bv_repl_ctx {
+	struct bv_scratch *sc;
+	__u64 seed;
+	__u32 pos, off, n, k;
+};
+
+static long bv_repl_cb(__u64 unused, void *vctx)
+{
+	struct bv_repl_ctx *x = vctx;
+	struct bv_scratch *sc = x->sc;
+	__u32 k = x->k, j, i;
+	__u64 r, old, new;
+
+	if (!sc || k >= x->n)
+		return 1;
+	j = x->off + k;
+	i = (x->pos + k) & BV_MASK;
+	r = bv_pseudo_word(x->seed, j);
+	if (j % 8 || k + 8 > x->n) {
+		bv_put(sc, i, bv_pseudo_map(r, j, sc->buf[i]));
+		x->k = k + 1;
+		return 0;
+	}
+	old = *(__u64 *)&sc->buf[i];
+	new = bv_pseudo_map8(r, old);
+	if (new != old) {
+		*(__u64 *)&sc->buf[i] = new;
+		csum_acc64(&sc->csum, i, old, new);
+		if (i < sc->dirty_lo)
+			sc->dirty_lo = i;
+		if (i + 8 > sc->dirty_hi)
+			sc->dirty_hi = i + 8;
+	}
+	x->k = k + 8;
+	return 0;
+}
+
 /* Replace the characters of identifier span s by their pseudonym. */
 BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed, __u32 from)
 {
+	struct bv_repl_ctx x = { .sc = sc, .seed = seed };
 	struct bv_span *sp;
-	__u32 pos, off, n;
 
 	if (!sc || s >= BV_MAX_SPANS)
 		return 0;
@@ -152,23 +192,12 @@ BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed, __u32 
 	if (from >= sp->len)
 		return 0;
 	/* characters [from, from + 64) of the span */
-	pos = sp->pos + from;
-	off = sp->id_off + from;
-	n = sp->len - from;
-	/* one mixed word serves 8 characters */
-	__u64 r = 0;
-
-	for (__u32 k = 0; k < 64; k++) {
-		__u32 i = (pos + k) & BV_MASK, j = off + k;
-		char c;
-
-		if (k >= n)
-			break;
-		if (k == 0 || j % 8 == 0)
-			r = bv_pseudo_word(seed, j);
-		c = bv_pseudo_map(r, j, sc->buf[i]);
-		bv_put(sc, i, c);
-	}
+	x.pos = sp->pos + from;
+	x.off = sp->id_off + from;
+	x.n = sp->len - from;
+	if (x.n > 64)
+		x.n = 64;
+	bpf_loop(64, bv_repl_cb, &x, 0);
 	return 1;
 }
 

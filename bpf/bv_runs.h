@@ -52,42 +52,95 @@ BV_GLOBAL __u32 bv_find2(struct bv_scratch *sc, __u32 pos, char a, char b)
 #define BV_DELIM(ch, a, b, d) ((__u8)(ch) <= 0x20 || (ch) == (a) || (ch) == (b) || (ch) == (d))
 #define BV_RUN 64
 
+/* Index (0-7) of the lowest flagged byte of a nonzero mask of 0x80 bits. */
+static __always_inline __u32 bv_first_byte(__u64 hit)
+{
+	__u32 i = 0;
+
+	if (!(hit & 0xffffffffULL)) {
+		i = 4;
+		hit >>= 32;
+	}
+	if (!(hit & 0xffff)) {
+		i += 2;
+		hit >>= 16;
+	}
+	if (!(hit & 0xff))
+		i += 1;
+	return i;
+}
+
+/*
+ * The run's length: bytes of buf[pos..] before the first BV_DELIM(a, b, d),
+ * at most BV_RUN and never past the segment, a word at a time. Each test
+ * flags a byte's 0x80 bit; borrows only run upwards from a true hit, so the
+ * lowest flag of any of them is the first delimiter. Bytes >= 0x80 are never
+ * delimiters, as in BV_DELIM. (The word loads may read the slack past len.)
+ * A global function: its callers go on with one unknown length, not with
+ * one verifier state per way out of the loop.
+ */
+BV_GLOBAL __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, char a, char b, char d)
+{
+	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b, pd = ones * (__u8)d;
+	__u32 max;
+
+	if (!sc)
+		return 0;
+	max = sc->len > pos ? sc->len - pos : 0;
+
+	if (max > BV_RUN)
+		max = BV_RUN;
+	for (__u32 k = 0; k < BV_RUN / 8; k++) {
+		__u32 p = k * 8, r;
+		__u64 w, xa, xb, xd, hit;
+
+		if (p >= max)
+			return max;
+		w = *(const __u64 *)&sc->buf[(pos + p) & BV_MASK];
+		xa = w ^ pa;
+		xb = w ^ pb;
+		xd = w ^ pd;
+		hit = (((xa - ones) & ~xa) | ((xb - ones) & ~xb) | ((xd - ones) & ~xd) |
+		       ((w - 0x21 * ones) & ~w)) & highs;
+		if (hit) {
+			r = p + bv_first_byte(hit);
+			return r < max ? r : max;
+		}
+	}
+	return max;
+}
+
 /* Append a run to tok (lower-cased if asked). */
 BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lower)
 {
 	struct bv_lexer *lx;
-	__u32 pos, len, tl, n = 0, room;
+	__u32 pos, tl, n, room, lowbit;
 
 	if (!sc)
 		return 0;
 	lx = &sc->lx;
 	pos = sc->pos;
-	len = sc->len;
 	/* first the run's length, then one copy: loops whose only branches
 	 * are exits keep the verifier linear */
-	for (__u32 i = 0; i < BV_RUN; i++) {
-		char c;
-
-		if (pos + i >= len)
-			break;
-		c = sc->buf[(pos + i) & BV_MASK];
-		if (BV_DELIM(c, a, b, d))
-			break;
-		n++;
-	}
+	n = bv_run_len(sc, pos, a, b, d);
+	if (n > BV_RUN)
+		n = BV_RUN;
 	tl = lx->tok_len;
 	room = tl < BV_TOK_LEN - 1 ? BV_TOK_LEN - 1 - tl : 0;
 	if (n > room)
 		lx->flags |= BV_LXF_TOKOVF; /* overflow: the token matches nothing */
 	else
 		room = n;
+	lowbit = lower ? 0x20 : 0;
 	for (__u32 j = 0; j < BV_RUN; j++) {
-		char c;
+		__u32 c;
 
 		if (j >= room)
 			break;
-		c = sc->buf[(pos + j) & BV_MASK];
-		lx->tok[(tl + j) & (BV_TOK_LEN - 1)] = lower ? bv_lower(c) : c;
+		c = (__u8)sc->buf[(pos + j) & BV_MASK];
+		/* lower-case without a branch: one verifier path per length */
+		lx->tok[(tl + j) & (BV_TOK_LEN - 1)] = (char)(c | (lowbit & bv_in_mask(c, 'A', 26)));
 	}
 	lx->tok_len = tl + room;
 	lx->hdr_bytes += n;
@@ -98,25 +151,48 @@ BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lowe
 /* Skip a run (values nobody needs). */
 BV_GLOBAL int bv_run_skip(struct bv_scratch *sc, char a, char b, char d)
 {
-	__u32 pos, len, n = 0;
+	__u32 pos, n;
 
 	if (!sc)
 		return 0;
 	pos = sc->pos;
-	len = sc->len;
-	for (__u32 i = 0; i < BV_RUN; i++) {
-		char c;
-
-		if (pos + i >= len)
-			break;
-		c = sc->buf[(pos + i) & BV_MASK];
-		if (BV_DELIM(c, a, b, d))
-			break;
-		n++;
-	}
+	n = bv_run_len(sc, pos, a, b, d);
+	if (n > BV_RUN)
+		n = BV_RUN;
 	sc->lx.hdr_bytes += n;
 	sc->pos = pos + n;
 	return n;
+}
+
+/* buf[pos..pos+n) (n <= BV_RUN) into a streaming hash: whole words
+ * straight into SipHash once the pending word is empty, bytes around them. */
+BV_GLOBAL int bv_shash_run(struct bv_scratch *sc, struct bv_shash *h, __u32 pos, __u32 n)
+{
+	__u32 i = 0;
+
+	if (!sc || !h || n > BV_RUN)
+		return 0;
+	for (__u32 k = 0; k < 8; k++) {
+		if (i >= n || (h->n & 7) == 0)
+			break;
+		bv_shash_byte(h, (__u8)sc->buf[(pos + i) & BV_MASK]);
+		i++;
+	}
+	for (__u32 k = 0; k < BV_RUN / 8; k++) {
+		if (i + 8 > n)
+			break;
+		h->m = *(const __u64 *)&sc->buf[(pos + i) & BV_MASK]; /* h->m was 0 */
+		h->n += 8;
+		bv_shash_block(h);
+		i += 8;
+	}
+	for (__u32 k = 0; k < 8; k++) {
+		if (i >= n)
+			break;
+		bv_shash_byte(h, (__u8)sc->buf[(pos + i) & BV_MASK]);
+		i++;
+	}
+	return 0;
 }
 
 /* Hash a run into the session hash. */
@@ -128,11 +204,7 @@ BV_GLOBAL int bv_run_sess(struct bv_scratch *sc, char a, char b, char d)
 		return 0;
 	pos = sc->pos;
 	n = (__u32)bv_run_skip(sc, a, b, d);
-	for (__u32 i = 0; i < BV_RUN; i++) {
-		if (i >= n)
-			break;
-		bv_shash_byte(&sc->lx.sh, (__u8)sc->buf[(pos + i) & BV_MASK]);
-	}
+	bv_shash_run(sc, &sc->lx.sh, pos, n);
 	return n;
 }
 
@@ -142,7 +214,7 @@ BV_GLOBAL int bv_run_sess(struct bv_scratch *sc, char a, char b, char d)
 BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
 {
 	struct bv_lexer *lx;
-	__u32 pos, n = 0, k;
+	__u32 pos, n, k;
 
 	if (!sc)
 		return 0;
@@ -151,20 +223,11 @@ BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
 	k = sc->nspans;
 	if (!(sc->span_open && k > 0 && k <= BV_MAX_SPANS) && k >= BV_MAX_SPANS)
 		return 0;
-	for (__u32 i = 0; i < BV_RUN; i++) {
-		char c;
-
-		if (pos + i >= sc->len)
-			break;
-		c = sc->buf[(pos + i) & BV_MASK];
-		if (BV_DELIM(c, a, b, d))
-			break;
-		if (hash)
-			bv_shash_byte(&lx->vh, (__u8)c);
-		n++;
-	}
-	if (!n)
+	n = bv_run_len(sc, pos, a, b, d);
+	if (!n || n > BV_RUN)
 		return 0;
+	if (hash)
+		bv_shash_run(sc, &lx->vh, pos, n);
 	if (lx->id_mode == ID_NONE) {
 		lx->id_mode = ID_OPEN;
 		lx->id_off = 0;
