@@ -485,6 +485,10 @@ static const char *const stat_names[] = {
 	ST(BODY_UNREADABLE) = "body_unreadable",
 	ST(BODY_CUT) = "body_cut",
 	ST(MIDSTREAM) = "midstream",
+	ST(ENCAP_VXLAN) = "encap_vxlan",
+	ST(ENCAP_GENEVE) = "encap_geneve",
+	ST(ENCAP_MALFORMED) = "encap_malformed",
+	ST(ENCAP_UNSUPPORTED) = "encap_unsupported",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,
