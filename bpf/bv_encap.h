@@ -196,7 +196,9 @@ BV_GLOBAL int bv_outer_csum(struct xdp_md *ctx, const struct bv_pkt *o)
 	*ck = 0;
 	/* pseudo-header: addresses, upper-layer length, next header */
 	c.sum = bpf_csum_diff(0, 0, (__be32 *)&ip6->saddr, 32, 0);
-	c.sum += bpf_htonl(o->l3_end - o->l4_off) + bpf_htonl(IPPROTO_UDP);
+	/* one at a time: their 32-bit sum may carry out */
+	c.sum += bpf_htonl(o->l3_end - o->l4_off);
+	c.sum += bpf_htonl(IPPROTO_UDP);
 	c.ctx = ctx;
 	c.off = l4;
 	c.end = o->l3_end;

@@ -317,6 +317,71 @@ static void test_geneve6_beacon(void **state)
 	}
 }
 
+/* The longest headers on both sides: outer QinQ and IPv4 options or IPv6
+ * extension headers, GENEVE with 252 bytes of options, inner 802.1Q and
+ * IPv4 options or IPv6 extension headers and TCP options. */
+static void test_long_headers(void **state)
+{
+	struct pkt_view v, iv;
+	struct conn c;
+	uint8_t f[4096];
+	char req[256];
+	size_t n, ilen;
+	const uint8_t *in;
+
+	(void)state;
+	for (int ofam = 4; ofam <= 6; ofam += 2) {
+		for (int fam = 4; fam <= 6; fam += 2) {
+			struct pkt_opts ou = outer_opts(ofam, 6081);
+			struct pkt_tunnel t = geneve(252);
+			const char *client = fam == 4 ? CLIENT4 : CLIENT6;
+
+			ou.nvlan = 2;
+			ou.ip_opts_len = 40;
+			ou.ipv6_ext = 3;
+			conn_init(&c, fam);
+			c.o.nvlan = 1;
+			c.o.ip_opts_len = 40;
+			c.o.ipv6_ext = 3;
+			c.o.tcp_opts_len = 40;
+			n = conn_frame(&c, f, sizeof(f), &ou, &t, 1, NULL);
+			assert_int_equal(run(f, n), XDP_PASS);
+			snprintf(req, sizeof(req), beacon_fmt, client);
+			n = conn_frame(&c, f, sizeof(f), &ou, &t, 0, req);
+			assert_int_equal(run(f, n), XDP_PASS);
+			assert_int_equal(pkt_parse(out, outlen, &v), 0);
+			assert_prefix(v.src, ofam == 4 ? "198.19.7.0" : "2001:db8:1::", ofam);
+			assert_true(pkt_ipv4_csum_ok(out, outlen));
+			assert_true(pkt_l4_csum_ok(out, outlen));
+			in = out_inner(PKT_GENEVE, &iv, &ilen);
+			assert_prefix(iv.src, fam == 4 ? "203.0.113.0" : "2001:db8:85a3::", fam);
+			assert_xff(inner_payload(in, ilen), fam, fam == 4 ? "203.0.113.0" : "2001:db8:85a3::");
+		}
+	}
+}
+
+/* The outer UDP checksum over IPv6 is right for every datagram length
+ * (its low byte: carries of the pseudo-header's sum). */
+static void test_udp6_csum_lengths(void **state)
+{
+	struct pkt_opts ou = outer_opts(6, 6081), io = { .family = 4, .src = CLIENT4,
+		.dst = SERVER4, .sport = 5353, .dport = 53 };
+	struct pkt_tunnel t = geneve(4);
+	uint8_t inner[512], f[1024], pl[300];
+	size_t n, m;
+
+	(void)state;
+	memset(pl, 'q', sizeof(pl));
+	for (size_t len = 0; len < 256; len++) {
+		m = pkt_build_udp(inner, sizeof(inner), &io, pl, len);
+		n = pkt_build_tunnel(f, sizeof(f), &ou, &t, inner, m);
+		assert_int_equal(run(f, n), XDP_PASS);
+		if (!pkt_l4_csum_ok(out, outlen))
+			fail_msg("inner payload %zu bytes: outer UDP checksum 0x%04x wrong", len,
+				 out_udp_csum());
+	}
+}
+
 /* A zero outer UDP checksum over IPv4 stays zero. */
 static void test_zero_csum_stays_zero(void **state)
 {
@@ -662,6 +727,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vxlan4_beacon),
 		cmocka_unit_test(test_geneve6_beacon),
+		cmocka_unit_test(test_long_headers),
+		cmocka_unit_test(test_udp6_csum_lengths),
 		cmocka_unit_test(test_zero_csum_stays_zero),
 		cmocka_unit_test(test_flow_keyed_by_inner),
 		cmocka_unit_test(test_inner_other),
