@@ -77,6 +77,10 @@ BV_GLOBAL int bv_decap(struct xdp_md *ctx, struct bv_pkt *p, struct bv_scratch *
 	if (!bits)
 		return BV_DECAP_NONE;
 	uh = (struct udphdr *)ports;
+	/* an outer routing header is dropped at the end anyway (bv_l3_rewrite):
+	 * decided here, before the inner frame changes any flow state */
+	if (p->ip6_rh)
+		goto unsupported;
 	if (p->frag || (void *)(uh + 1) > data_end ||
 	    bpf_ntohs(uh->len) != p->l3_end - p->l4_off)
 		goto malformed;
