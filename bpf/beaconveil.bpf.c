@@ -710,10 +710,8 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	r = bv_parse_at(ctx, &p, 0);
 	if (r == BV_P_OK && bv_mode != BV_MODE_INLINE && p.proto == IPPROTO_UDP) {
 		/* a tunnel's packet: from here on p is its inner frame */
-		r = bv_decap(ctx, &p, sc);
-		if (r == BV_DECAP_DROP)
+		if (bv_decap(ctx, &p, sc) == BV_DECAP_DROP)
 			return bv_verdict(XDP_DROP);
-		r = r == BV_DECAP_NONIP ? BV_P_NON_IP : BV_P_OK;
 	}
 	if (r == BV_P_NON_IP) {
 		bv_count(BV_ST_NON_IP);

@@ -28,7 +28,6 @@ enum bv_decap_result {
 	BV_DECAP_DROP  = -1, /* broken or unsupported tunnel: counted, drop */
 	BV_DECAP_NONE  = 0,  /* not a tunnel packet: *p unchanged */
 	BV_DECAP_INNER = 1,  /* *p is the inner frame, an IP packet */
-	BV_DECAP_NONIP = 2,  /* the inner frame is not IP (ARP, ...) */
 };
 
 /* bv_ports bits of a UDP port, 0 for none. */
@@ -113,9 +112,11 @@ BV_GLOBAL int bv_decap(struct xdp_md *ctx, struct bv_pkt *p, struct bv_scratch *
 	end = p->l3_end;
 	sc->outer = *p;
 	r = bv_parse_at(ctx, p, inner);
-	if (r == BV_P_MALFORMED || (r == BV_P_OK && p->l3_end > end))
+	if (r == BV_P_NON_IP)
+		goto unsupported; /* ARP, MPLS, ...: addresses in it, not masked */
+	if (r != BV_P_OK || p->l3_end > end)
 		goto malformed;
-	if (r == BV_P_OK && p->proto == IPPROTO_UDP && !p->frag_later) {
+	if (p->proto == IPPROTO_UDP && !p->frag_later) {
 		/* a tunnel in the tunnel: its frame would not be looked at */
 		uh = data + (p->l4_off & BV_L4_OFF_MASK);
 		data_end = (void *)(long)ctx->data_end;
@@ -124,7 +125,7 @@ BV_GLOBAL int bv_decap(struct xdp_md *ctx, struct bv_pkt *p, struct bv_scratch *
 	}
 	bv_count(bits & BV_PORT_VXLAN ? BV_ST_ENCAP_VXLAN : BV_ST_ENCAP_GENEVE);
 	sc->encap = 1;
-	return r == BV_P_OK ? BV_DECAP_INNER : BV_DECAP_NONIP;
+	return BV_DECAP_INNER;
 
 malformed:
 	bv_count(BV_ST_ENCAP_MALFORMED);
