@@ -116,10 +116,14 @@ BV_GLOBAL int bv_decap(struct xdp_md *ctx, struct bv_pkt *p, struct bv_scratch *
 		goto unsupported; /* ARP, MPLS, ...: addresses in it, not masked */
 	if (r != BV_P_OK || p->l3_end > end)
 		goto malformed;
-	if (p->proto == IPPROTO_UDP && !p->frag_later) {
-		/* a tunnel in the tunnel: its frame would not be looked at */
-		uh = data + (p->l4_off & BV_L4_OFF_MASK);
+	if (p->proto == IPPROTO_UDP) {
+		/* a tunnel in the tunnel: its frame would not be looked at; nor
+		 * can an inner UDP fragment be told from a piece of one */
+		if (p->frag)
+			goto unsupported;
+		data = (void *)(long)ctx->data;
 		data_end = (void *)(long)ctx->data_end;
+		uh = data + (p->l4_off & BV_L4_OFF_MASK);
 		if ((void *)(uh + 1) <= data_end && bv_udp_port_bits(uh->dest))
 			goto unsupported;
 	}

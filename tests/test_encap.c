@@ -554,7 +554,7 @@ static void test_truncated(void **state)
 static void test_bad_headers(void **state)
 {
 	struct pkt_opts o4 = outer_opts(4, 4789), o6 = outer_opts(6, 6081);
-	struct pkt_tunnel t;
+	struct pkt_tunnel t, tv_default = vxlan();
 	struct conn c;
 	uint8_t f[4096], g[4096], inner[4096];
 	char req[256];
@@ -623,6 +623,18 @@ static void test_bad_headers(void **state)
 	m = pkt_build_tunnel(g, sizeof(g), &o6, &t, inner, n);
 	assert_int_equal(run(g, m), XDP_DROP);
 	assert_int_equal(stat(BV_ST_ENCAP_UNSUPPORTED), uns + 1);
+
+	/* an inner UDP fragment: maybe a piece of a tunnel in the tunnel */
+	{
+		struct pkt_opts io = { .family = 4, .src = CLIENT4, .dst = SERVER4,
+				       .sport = 5353, .dport = 53, .frag_off = 0x0010 };
+
+		uns = stat(BV_ST_ENCAP_UNSUPPORTED);
+		m = pkt_build_udp(inner, sizeof(inner), &io, req, strlen(req));
+		n = pkt_build_tunnel(f, sizeof(f), &o4, &tv_default, inner, m);
+		assert_int_equal(run(f, n), XDP_DROP);
+		assert_int_equal(stat(BV_ST_ENCAP_UNSUPPORTED), uns + 1);
+	}
 
 	/* outer IPv4 fragments: the first one cut, the later ones unknown */
 	{
