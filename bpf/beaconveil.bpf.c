@@ -13,6 +13,7 @@
 #include "bv_addr.h"
 #include "bv_http.h"
 #include "bv_proxy.h"
+#include "bv_encap.h"
 
 const volatile __u8 bv_mode = BV_MODE_INLINE;
 
@@ -63,14 +64,6 @@ static __always_inline int bv_verdict(int act)
 		break;
 	}
 	return act;
-}
-
-/* Where kept packets go: the stack inline and offline, egress in mirror. */
-static __always_inline int bv_keep(void)
-{
-	if (bv_mode == BV_MODE_MIRROR)
-		return bv_verdict(bpf_redirect_map(&bv_egress, 0, XDP_DROP));
-	return bv_verdict(XDP_PASS);
 }
 
 /* bv_l3_rewrite's `how`: which addresses (1 source, 2 destination, 3
@@ -171,6 +164,42 @@ BV_GLOBAL int bv_l4_fix(struct xdp_md *ctx, const struct bv_pkt *p, __u64 acc)
 	return 0;
 }
 
+/*
+ * A kept tunnel packet (bv_encap.h), its inner frame done: the outer
+ * addresses are masked as other traffic's are (both), the outer IPv4
+ * header checksum follows, the outer UDP checksum as bv_outer_csum says.
+ * The outer DSCP is left: the class tag is the inner header's.
+ */
+BV_GLOBAL int bv_outer_rewrite(struct xdp_md *ctx)
+{
+	struct bv_scratch *sc;
+	struct bv_policy pol;
+	__u32 zero = 0;
+	__u64 acc = 0;
+
+	if (!ctx)
+		return -1;
+	sc = bpf_map_lookup_elem(&bv_scratch, &zero);
+	if (!sc)
+		return -1;
+	if (!sc->encap)
+		return 0;
+	bv_policy_sanitize(&pol, bpf_map_lookup_elem(&bv_policy, &zero));
+	if (bv_l3_rewrite(ctx, &sc->outer, &pol, BV_HOW(3, -1), &acc) < 0)
+		return -1;
+	return bv_outer_csum(ctx, &sc->outer);
+}
+
+/* Where kept packets go: the stack inline and offline, egress in mirror. */
+static __always_inline int bv_keep(struct xdp_md *ctx)
+{
+	if (bv_mode != BV_MODE_INLINE && bv_outer_rewrite(ctx) < 0)
+		return bv_verdict(XDP_DROP);
+	if (bv_mode == BV_MODE_MIRROR)
+		return bv_verdict(bpf_redirect_map(&bv_egress, 0, XDP_DROP));
+	return bv_verdict(XDP_PASS);
+}
+
 /* Traffic that is not a client->server beacon flow segment. */
 static __always_inline int bv_other(struct xdp_md *ctx, const struct bv_pkt *p,
 				    const struct bv_policy *gpol, int which)
@@ -182,7 +211,7 @@ static __always_inline int bv_other(struct xdp_md *ctx, const struct bv_pkt *p,
 			return bv_verdict(XDP_DROP);
 		bv_l4_fix(ctx, p, acc);
 	}
-	return bv_keep();
+	return bv_keep(ctx);
 }
 
 /*
@@ -433,7 +462,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 				return bv_verdict(XDP_DROP);
 			bv_l4_fix(ctx, p, l4acc);
 		}
-		return bv_keep();
+		return bv_keep(ctx);
 	}
 
 	/* the names the scanner acts on are data: before userspace wrote
@@ -633,7 +662,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	bv_l4_fix(ctx, p, l4acc);
 	if ((sc->lx.sig & BV_SIG_BEACON) && bv_class_of(&sc->lx) != BV_CLASS_DROPPED)
 		bv_set_meta(ctx, bv_class_of(&sc->lx), &sc->lx);
-	return bv_keep();
+	return bv_keep(ctx);
 
 keep_noscan:
 	if (bv_mode != BV_MODE_INLINE) {
@@ -641,7 +670,7 @@ keep_noscan:
 			return bv_verdict(XDP_DROP);
 		bv_l4_fix(ctx, p, l4acc);
 	}
-	return bv_keep();
+	return bv_keep(ctx);
 }
 
 /* Policy, settings and hash key of this packet, into the CPU's scratch. */
@@ -681,22 +710,28 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	int r;
 
 	bv_count(BV_ST_PKTS);
-	r = bv_parse(ctx, &p);
+	sc = bv_scratch_get();
+	if (!sc)
+		return bv_verdict(XDP_DROP);
+	sc->encap = 0;
+	r = bv_parse_at(ctx, &p, 0);
+	if (r == BV_P_OK && bv_mode != BV_MODE_INLINE && p.proto == IPPROTO_UDP) {
+		/* a tunnel's packet: from here on p is its inner frame */
+		if (bv_decap(ctx, &p, sc) == BV_DECAP_DROP)
+			return bv_verdict(XDP_DROP);
+	}
 	if (r == BV_P_NON_IP) {
 		bv_count(BV_ST_NON_IP);
-		return bv_keep();
+		return bv_keep(ctx);
 	}
 	if (r != BV_P_OK) {
 		bv_count(BV_ST_MALFORMED_PKT);
 		return bv_verdict(XDP_DROP);
 	}
-	sc = bv_scratch_get();
-	if (!sc)
-		return bv_verdict(XDP_DROP);
 	if (p.proto != IPPROTO_TCP) {
 		bv_count(BV_ST_NON_TCP);
 		if (bv_mode == BV_MODE_INLINE)
-			return bv_keep();
+			return bv_keep(ctx);
 		bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
 		return bv_other(ctx, &p, &sc->gpol, 3);
 	}
@@ -738,21 +773,21 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		dn = bpf_map_lookup_elem(&bv_ports, &d);
 		up = bpf_map_lookup_elem(&bv_ports, &s);
 	}
-	if (dn && *dn) {
+	if (dn && (*dn & BV_PORT_BEACON)) {
 		bv_count(BV_ST_BEACON_PORT);
 		bv_load_conf(ctx, sc);
 		sc->fkey = key;
 		return bv_client_segment(ctx, &p, sc, &key);
 	}
 	/* not a client->server beacon-port packet: cheap unless we mask L3 */
-	if (up && *up)
+	if (up && (*up & BV_PORT_BEACON))
 		bv_count(BV_ST_BEACON_PORT);
 	else
 		bv_count(BV_ST_OTHER_TCP);
 	if (bv_mode == BV_MODE_INLINE)
-		return bv_keep();
+		return bv_keep(ctx);
 	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
-	return bv_other(ctx, &p, &sc->gpol, (up && *up) ? 2 : 3); /* 2: server->client */
+	return bv_other(ctx, &p, &sc->gpol, (up && (*up & BV_PORT_BEACON)) ? 2 : 3); /* 2: server->client */
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -8,6 +8,7 @@
 #define BV_MAPS_H
 
 #include "bv_flow.h"
+#include "bv_parse.h"
 #include "bv_names.h"
 
 #ifndef BV_MAX_FLOWS
@@ -170,7 +171,9 @@ struct bv_scratch {
 	__u8 span_open;         /* spans[nspans-1] still growing */
 	__u8 known_dec;         /* final decision known from a later scan */
 	__u8 mask_other;        /* mask client-address headers of non-beacons too */
-	__u8 _pad3[7];
+	__u8 encap;             /* this packet is a tunnel's: outer is its outer headers */
+	__u8 _pad3[6];
+	struct bv_pkt outer;    /* bv_encap.h */
 	struct bv_span spans[BV_MAX_SPANS];
 	char buf[2 * BV_SCRATCH_LEN]; /* upper half: slack for word loads/stores */
 };

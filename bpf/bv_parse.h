@@ -2,7 +2,9 @@
 /*
  * L2-L4 parsing: Ethernet, 802.1Q/QinQ, IPv4 with options, IPv6 with
  * extension headers, TCP. Only offsets leave this file, never pointers, so
- * callers re-derive pointers after helpers that may move the packet.
+ * callers re-derive pointers after helpers that may move the packet. The
+ * frame may start inside the packet (the inner frame of a tunnel,
+ * bv_encap.h): offsets are always from the packet's first byte.
  */
 #ifndef BV_PARSE_H
 #define BV_PARSE_H
@@ -21,10 +23,13 @@
 #endif
 #define BV_MAX_VLANS 2
 /* Bounds of struct bv_pkt offsets, as masks the verifier can follow: the IP
- * header starts within 255 bytes (Ethernet and two VLAN tags); the L4 header
- * within 1023 (an IPv6 extension chain is malformed past ~900 bytes), or
- * within 255 when there are no IPv4 options or IPv6 extension headers. */
-#define BV_L3_OFF_MASK       0xff
+ * header starts within 511 bytes (Ethernet and two VLAN tags, behind at most
+ * BV_FRAME_BASE_MAX bytes of outer headers); the L4 header within 1023 (an
+ * IPv6 extension chain is malformed past ~900 bytes), or within 255 when
+ * there are no IPv4 options or IPv6 extension headers and no outer headers
+ * (only inline mode relies on that, where nothing is decapsulated). */
+#define BV_L3_OFF_MASK       0x1ff
+#define BV_FRAME_BASE_MAX    (BV_L3_OFF_MASK - 14 - 2 * 4)
 #define BV_L4_OFF_MASK       0x3ff
 #define BV_L4_PLAIN_OFF_MASK 0xff
 /* TCP flags: byte 13 of the TCP header */
@@ -33,6 +38,12 @@
 #define BV_TCP_SYN 0x02
 #define BV_TCP_ACK 0x10
 #define BV_MAX_EXTHDRS 6
+
+/* Global (noinline) functions are verified once, with unknown arguments
+ * (bv_lexer.h says more). */
+#ifndef BV_GLOBAL
+#define BV_GLOBAL __attribute__((noinline))
+#endif
 
 enum bv_parse_result {
 	BV_P_OK = 0,
@@ -62,14 +73,32 @@ struct vlan_hdr_bv {
 	__be16 proto;
 };
 
-static __always_inline int bv_parse(struct xdp_md *ctx, struct bv_pkt *p)
+/*
+ * The Ethernet frame at packet offset `base` (0, or an inner frame's start,
+ * at most BV_FRAME_BASE_MAX) into *p, which is cleared first. A global
+ * function: the outer and the inner parse are one body for the verifier,
+ * and whatever it found is equally unknown to the code after it.
+ */
+BV_GLOBAL int bv_parse_at(struct xdp_md *ctx, struct bv_pkt *p, __u32 base)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	__u32 off = sizeof(*eth);
+	void *data, *data_end;
+	struct ethhdr *eth;
+	__u32 off;
 	__u16 proto;
 
+	if (!ctx || !p)
+		return BV_P_MALFORMED;
+	__builtin_memset(p, 0, sizeof(*p));
+	if (base > BV_FRAME_BASE_MAX)
+		return BV_P_MALFORMED;
+	/* the same value, in a form whose bound the verifier sees (the
+	 * compiler would drop a plain mask after the test) */
+	barrier_var(base);
+	base &= BV_L3_OFF_MASK;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data + base;
+	off = base + sizeof(*eth);
 	if ((void *)(eth + 1) > data_end)
 		return BV_P_MALFORMED;
 	proto = eth->h_proto;

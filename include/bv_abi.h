@@ -113,6 +113,20 @@ enum bv_settings_flags {
 	/* pcap mode: pick up connections whose SYN is not in the capture,
 	 * conservatively (bpf/bv_midstream.h); off: dropped until a SYN */
 	BV_SETF_MIDSTREAM = 1 << 1,
+	/* mirror/pcap: some UDP port decapsulates (VXLAN or GENEVE, bv_ports
+	 * BV_PORT_VXLAN/BV_PORT_GENEVE): set by userspace with those ports.
+	 * A later IP fragment may then be the rest of a tunnel datagram
+	 * whose inner frame cannot be scanned: UDP fragments are dropped. */
+	BV_SETF_DECAP = 1 << 2,
+};
+
+/* bv_ports[port] bits: a TCP port beacons arrive on, a UDP port whose
+ * datagrams carry VXLAN (RFC 7348) or GENEVE (RFC 8926) in mirror and
+ * pcap mode (docs/MASKING.md, "Tunnels"). */
+enum bv_port_bits {
+	BV_PORT_BEACON = 1 << 0,
+	BV_PORT_VXLAN  = 1 << 1,
+	BV_PORT_GENEVE = 1 << 2,
 };
 
 /* Path rules (bv_paths[0..BV_MAX_PATHS-1]); an entry with kind 0 is unused. */
@@ -168,7 +182,7 @@ enum bv_stat {
 	BV_ST_OTHER_TCP,          /* TCP not on a beacon port */
 	BV_ST_BEACON_PORT,        /* TCP on a beacon port (either direction) */
 	BV_ST_MALFORMED_PKT,      /* bad L2/L3/L4 structure: dropped */
-	BV_ST_FRAGMENT,           /* IP fragment carrying TCP: dropped */
+	BV_ST_FRAGMENT,           /* IP fragment carrying TCP (or UDP, decapsulating): dropped */
 	BV_ST_ACT_PASS,           /* verdicts actually returned */
 	BV_ST_ACT_DROP,
 	BV_ST_ACT_TX,             /* TCP RST sent back (drop_action=reset) */
@@ -193,6 +207,10 @@ enum bv_stat {
 	BV_ST_BODY_UNREADABLE,    /* mobile bodies compressed or chunked */
 	BV_ST_BODY_CUT,           /* a crash event cut where it could not be erased: dropped */
 	BV_ST_MIDSTREAM,          /* pcap --midstream: segments of connections picked up mid-way */
+	BV_ST_ENCAP_VXLAN,        /* mirror/pcap: VXLAN packets decapsulated */
+	BV_ST_ENCAP_GENEVE,       /* mirror/pcap: GENEVE packets decapsulated */
+	BV_ST_ENCAP_MALFORMED,    /* tunnel packets cut or broken (outer or inner): dropped */
+	BV_ST_ENCAP_UNSUPPORTED,  /* tunnel packets not carrying Ethernet, or nested: dropped */
 	BV_ST_NO_NAMES,           /* beacon-port payload before [names] was written: dropped */
 	BV_ST_MAX,
 };

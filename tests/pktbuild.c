@@ -781,3 +781,70 @@ int pkt_tshark_check(const char *pcap_path, int *frames, int *bad_csum)
 		*bad_csum = nbad;
 	return 0;
 }
+
+/* ---- tunnels -------------------------------------------------------- */
+
+size_t pkt_build_tunnel(uint8_t *buf, size_t cap, const struct pkt_opts *outer,
+			const struct pkt_tunnel *t, const uint8_t *inner, size_t ilen)
+{
+	static uint8_t pl[65536];
+	size_t hl, n;
+
+	if (!outer || !t || !inner || (t->kind != PKT_VXLAN && t->kind != PKT_GENEVE))
+		return 0;
+	if (t->kind == PKT_GENEVE && (t->opts_len < 0 || t->opts_len > 252 || t->opts_len % 4))
+		return 0;
+	hl = 8 + (t->kind == PKT_GENEVE ? (size_t)t->opts_len : 0);
+	if (hl + ilen > sizeof(pl))
+		return 0;
+	memset(pl, 0, hl);
+	if (t->kind == PKT_VXLAN) {
+		pl[0] = t->vxlan_flags < 0 ? 0x08 : (uint8_t)t->vxlan_flags;
+	} else {
+		size_t o = 8;
+
+		pl[0] = (uint8_t)(((t->geneve_ver & 3) << 6) | (t->opts_len / 4));
+		put16(pl + 2, t->geneve_proto ? t->geneve_proto : 0x6558);
+		while (o < hl) {
+			size_t chunk = hl - o > 128 ? 128 : hl - o;
+
+			put16(pl + o, 0xff01);
+			pl[o + 2] = 1;
+			pl[o + 3] = (uint8_t)((chunk - 4) / 4);
+			memset(pl + o + 4, 0xa5, chunk - 4);
+			o += chunk;
+		}
+	}
+	/* VNI in bytes 4..6 of both headers */
+	pl[4] = (uint8_t)(t->vni >> 16);
+	pl[5] = (uint8_t)(t->vni >> 8);
+	pl[6] = (uint8_t)t->vni;
+	memcpy(pl + hl, inner, ilen);
+	n = pkt_build_udp(buf, cap, outer, pl, hl + ilen);
+	if (n && t->zero_csum) {
+		struct pkt_view v;
+
+		if (outer->family != 4 || pkt_parse(buf, n, &v))
+			return 0;
+		put16(buf + v.l4_off + 6, 0);
+	}
+	return n;
+}
+
+const uint8_t *pkt_tunnel_inner(const uint8_t *buf, size_t len, int kind, size_t *ilen)
+{
+	const uint8_t *p;
+	size_t plen = 0, hl = 8;
+
+	p = pkt_payload(buf, len, &plen);
+	if (!p || plen < 8)
+		return NULL;
+	if (kind == PKT_GENEVE)
+		hl += (size_t)(p[0] & 0x3f) * 4;
+	else if (kind != PKT_VXLAN)
+		return NULL;
+	if (plen < hl + 14)
+		return NULL;
+	*ilen = plen - hl;
+	return p + hl;
+}

@@ -100,4 +100,31 @@ int pkt_tshark_check(const char *pcap_path, int *frames, int *bad_csum);
 /* L4 payload of a frame (NULL if malformed); *plen = its length. */
 const uint8_t *pkt_payload(const uint8_t *buf, size_t len, size_t *plen);
 
+/*
+ * Tunnels: an Ethernet frame (inner, e.g. from pkt_build_tcp) carried in
+ * VXLAN (RFC 7348) or GENEVE (RFC 8926) over UDP. The outer frame is built
+ * by pkt_build_udp from `outer` (addresses, family, ports: dport 4789 for
+ * VXLAN, 6081 for GENEVE, or any other), so its checksums are correct;
+ * zero_csum then sets the outer UDP checksum to 0 ("none", IPv4 only).
+ * GENEVE options: opts_len bytes (multiple of 4, <= 252) of options of
+ * class 0xff01 (experimental), type 1, at most 128 bytes each.
+ */
+enum pkt_tunnel_kind { PKT_VXLAN = 1, PKT_GENEVE = 2 };
+struct pkt_tunnel {
+	int kind;              /* enum pkt_tunnel_kind */
+	uint32_t vni;          /* 24 bits */
+	int vxlan_flags;       /* -1 means 0x08 (I); else the flags byte as is */
+	int opts_len;          /* GENEVE options, bytes */
+	uint16_t geneve_proto; /* 0 means 0x6558 (Ethernet) */
+	uint8_t geneve_ver;    /* 0 */
+	bool zero_csum;
+};
+size_t pkt_build_tunnel(uint8_t *buf, size_t cap, const struct pkt_opts *outer,
+			const struct pkt_tunnel *t, const uint8_t *inner, size_t ilen);
+
+/* The inner Ethernet frame of a tunnel frame of that kind (NULL if the
+ * outer frame or the tunnel header is malformed); *ilen = its length, to the
+ * end of the outer UDP datagram. */
+const uint8_t *pkt_tunnel_inner(const uint8_t *buf, size_t len, int kind, size_t *ilen);
+
 #endif /* BV_TESTS_PKTBUILD_H */

@@ -121,6 +121,11 @@ static void assert_config_equal(const struct bv_config *a, const struct bv_confi
 	assert_int_equal(a->settings.anon_key[1], b->settings.anon_key[1]);
 	assert_int_equal(a->nports, b->nports);
 	assert_memory_equal(a->ports, b->ports, sizeof(a->ports[0]) * (size_t)a->nports);
+	assert_int_equal(a->nvxlan, b->nvxlan);
+	assert_memory_equal(a->vxlan_ports, b->vxlan_ports, sizeof(a->vxlan_ports[0]) * (size_t)a->nvxlan);
+	assert_int_equal(a->ngeneve, b->ngeneve);
+	assert_memory_equal(a->geneve_ports, b->geneve_ports,
+			    sizeof(a->geneve_ports[0]) * (size_t)a->ngeneve);
 	assert_int_equal(a->npaths, b->npaths);
 	assert_memory_equal(a->paths, b->paths, sizeof(a->paths));
 	assert_int_equal(a->napps, b->napps);
@@ -838,7 +843,7 @@ static void test_structure_errors(void **state)
 
 	(void)state;
 	fail_exact("[global]\n[foo]\nx = 1\n", 2, "unknown section [foo] (expected global, "
-		   "beacon, anonymize, daemon, fleet, names, app:ID or host:NAME)");
+		   "beacon, anonymize, daemon, fleet, mirror, names, app:ID or host:NAME)");
 	fail_at("[Global]\n", 1, "unknown section [Global]");
 	fail_at("[app]\n", 1, "unknown section [app]");
 	fail_exact("[global]\nopt_in = on\n[beacon]\n[global]\n", 4,
@@ -1143,6 +1148,49 @@ static void test_fleet_section(void **state)
 	load_ok("[daemon]\nkey_rotation = 7m\n", &c);
 }
 
+static void test_mirror_section(void **state)
+{
+	struct bv_config c;
+
+	(void)state;
+	bv_config_defaults(&c);
+	assert_int_equal(c.nvxlan, 1);
+	assert_int_equal(c.vxlan_ports[0], 4789);
+	assert_int_equal(c.ngeneve, 1);
+	assert_int_equal(c.geneve_ports[0], 6081);
+	load_ok("[mirror]\nvxlan_ports = 4789, 8472\ngeneve_ports = 16081\n", &c);
+	assert_int_equal(c.nvxlan, 2);
+	assert_int_equal(c.vxlan_ports[0], 4789);
+	assert_int_equal(c.vxlan_ports[1], 8472);
+	assert_int_equal(c.ngeneve, 1);
+	assert_int_equal(c.geneve_ports[0], 16081);
+	/* 0 or nothing: off */
+	load_ok("[mirror]\nvxlan_ports = 0\ngeneve_ports =\n", &c);
+	assert_int_equal(c.nvxlan, 0);
+	assert_int_equal(c.ngeneve, 0);
+	/* a key not given keeps its default */
+	load_ok("[mirror]\ngeneve_ports = 0\n", &c);
+	assert_int_equal(c.nvxlan, 1);
+	assert_int_equal(c.vxlan_ports[0], 4789);
+	assert_int_equal(c.ngeneve, 0);
+	/* the settings flag exists only in the map (bv_config_apply) */
+	assert_int_equal(c.settings.flags, 0);
+	fail_exact("[mirror]\nvxlan_ports = 0, 4789\n", 2,
+		   "key 'vxlan_ports': value '0, 4789' must be a comma-separated list of UDP "
+		   "ports 1..65535, or 0 (or nothing) for none");
+	fail_at("[mirror]\ngeneve_ports = 65536\n", 2, "key 'geneve_ports': value '65536' must be");
+	fail_at("[mirror]\ngeneve_ports = 6081,\n", 2, "key 'geneve_ports'");
+	fail_at("[mirror]\ngeneve_ports = x\n", 2, "key 'geneve_ports'");
+	fail_exact("[mirror]\nvxlan_ports = 1, 1\n", 2,
+		   "key 'vxlan_ports': value '1, 1': port 1 listed twice");
+	fail_exact("[mirror]\nvxlan_ports = 1,2,3,4,5,6,7,8,9\n", 2,
+		   "key 'vxlan_ports': too many ports (max 8)");
+	fail_exact("[mirror]\n\nvxlan_ports = 6081\n", 1,
+		   "port 6081 is in both vxlan_ports and geneve_ports");
+	fail_at("[mirror]\nvxlan_ports = 1\nvxlan_ports = 2\n", 3, "given twice in section [mirror]");
+	fail_at("[mirror]\nports = 1\n", 2, "unknown key in section [mirror]");
+}
+
 /* The example at the top of the repository. */
 static char *find_example(void)
 {
@@ -1198,6 +1246,7 @@ static void test_example_file(void **state)
 	const char *others[] = {
 		"ports", "methods", "path", "crash_path", "key", "metrics",
 		"session_timeout", "k_anonymity", "max_flows", "key_rotation",
+		"vxlan_ports", "geneve_ports",
 	};
 	size_t nnames = 0;
 
@@ -1215,8 +1264,8 @@ static void test_example_file(void **state)
 		if (!hit)
 			fail_msg("example lacks key '%s'", k);
 	}
-	const char *sects[] = { "\n[global]", "\n[beacon]", "\n[anonymize]", "\n[daemon]", "\n[names]",
-				"\n# [app:", "\n# [host:" };
+	const char *sects[] = { "\n[global]", "\n[beacon]", "\n[anonymize]", "\n[daemon]",
+				"\n[mirror]", "\n[names]", "\n# [app:", "\n# [host:" };
 	for (size_t i = 0; i < sizeof(sects) / sizeof(sects[0]); i++)
 		if (!strstr(text, sects[i]))
 			fail_msg("example lacks section '%s'", sects[i] + 1);
@@ -1265,6 +1314,8 @@ static void check_maps(const struct bv_map_fds *m, const struct bv_config *c)
 	assert_memory_equal(&pol, &c->global, sizeof(pol));
 	assert_int_equal(bpf_map_lookup_elem(m->settings, &zero, &st), 0);
 	assert_int_equal(st.methods, c->settings.methods);
+	assert_int_equal(st.flags, c->settings.flags |
+		(c->nvxlan || c->ngeneve ? (__u32)BV_SETF_DECAP : 0u));
 	assert_true(st.anon_key[0] == c->settings.anon_key[0]);
 	assert_true(st.anon_key[1] == c->settings.anon_key[1]);
 
@@ -1281,13 +1332,19 @@ static void check_maps(const struct bv_map_fds *m, const struct bv_config *c)
 		__u8 v = 0xee, want = 0;
 		for (int i = 0; i < c->nports; i++)
 			if (c->ports[i] == port)
-				want = 1;
+				want |= BV_PORT_BEACON;
+		for (int i = 0; i < c->nvxlan; i++)
+			if (c->vxlan_ports[i] == port)
+				want |= BV_PORT_VXLAN;
+		for (int i = 0; i < c->ngeneve; i++)
+			if (c->geneve_ports[i] == port)
+				want |= BV_PORT_GENEVE;
 		assert_int_equal(bpf_map_lookup_elem(m->ports, &port, &v), 0);
 		if (v != want)
 			fail_msg("bv_ports[%u] = %u, want %u", port, v, want);
-		cnt += v;
+		cnt += (v & BV_PORT_BEACON) + !!(v & BV_PORT_VXLAN) + !!(v & BV_PORT_GENEVE);
 	}
-	assert_int_equal(cnt, c->nports);
+	assert_int_equal(cnt, c->nports + c->nvxlan + c->ngeneve);
 
 	while (bpf_map_get_next_key(m->apppol, prev, &next) == 0) {
 		int found = -1;
@@ -1336,12 +1393,13 @@ static void test_apply(void **state)
 		"path = prefix:/collect\npath = seg_prefix:rb_\ncrash_path = exact:/crash\n"
 		"[anonymize]\nkey = 0123456789abcdef0123456789abcdef\n"
 		"[app:keep]\nopt_in = on\n[app:gone]\nip_mask = off\n[host:www.example.org]\n"
-		"collection_level = off\n", &a);
+		"collection_level = off\n[mirror]\nvxlan_ports = 4789, 80\ngeneve_ports = 6081\n", &a);
 	assert_int_equal(bv_config_apply(&a, &m, err, sizeof(err)), 0);
 	check_maps(&m, &a);
 
 	/* fewer ports, paths and apps: old ones cleared, stale entries removed */
-	load_ok("[beacon]\nports = 9000\npath = exact:/b\n[app:keep]\nopt_in = off\n", &b);
+	load_ok("[beacon]\nports = 9000\npath = exact:/b\n[app:keep]\nopt_in = off\n"
+		"[mirror]\nvxlan_ports = 0\ngeneve_ports =\n", &b);
 	assert_int_equal(bv_config_apply(&b, &m, err, sizeof(err)), 0);
 	check_maps(&m, &b);
 
@@ -1406,6 +1464,7 @@ int main(void)
 		cmocka_unit_test(test_policy_fields),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_fleet_section),
+		cmocka_unit_test(test_mirror_section),
 		cmocka_unit_test(test_apply),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -899,6 +899,68 @@ static void test_known_good_capture(void **state)
 	assert_int_equal(nb, 0);
 }
 
+/* VXLAN and GENEVE frames as tshark's own dissectors read them. */
+static void test_tunnel_frames(void **state)
+{
+	struct pkt_opts io = { .family = 4, .src = "203.0.113.57", .dst = "198.18.0.10",
+			       .sport = 40000, .dport = 80, .seq = 1 };
+	struct pkt_opts o4 = { .family = 4, .src = "198.19.7.33", .dst = "198.18.0.200",
+			       .sport = 49152, .dport = 4789 };
+	struct pkt_opts o6 = { .family = 6, .src = "2001:db8:1::33", .dst = "2001:db8:2::200",
+			       .sport = 49152, .dport = 6081 };
+	struct pkt_tunnel tv = { .kind = PKT_VXLAN, .vni = 42, .vxlan_flags = -1 };
+	struct pkt_tunnel tg = { .kind = PKT_GENEVE, .vni = 7, .vxlan_flags = -1, .opts_len = 136 };
+	static uint8_t inner[512], f0[1024], f1[1024], f2[1024];
+	uint8_t *frames[3] = { f0, f1, f2 };
+	size_t lens[3], n, ilen;
+	const uint8_t *in;
+	char path[256], cmd[512], line[512];
+	int nf = -1, nb = -1;
+	FILE *p;
+
+	(void)state;
+	n = pkt_build_tcp(inner, sizeof(inner), &io, "GET / HTTP/1.1\r\n\r\n", 18);
+	assert_true(n > 0);
+	lens[0] = pkt_build_tunnel(f0, sizeof(f0), &o4, &tv, inner, n);
+	lens[1] = pkt_build_tunnel(f1, sizeof(f1), &o6, &tg, inner, n);
+	tv.zero_csum = true;
+	lens[2] = pkt_build_tunnel(f2, sizeof(f2), &o4, &tv, inner, n);
+	for (int i = 0; i < 3; i++) {
+		assert_true(lens[i] > 0);
+		assert_true(pkt_l4_csum_ok(frames[i], lens[i]));
+		in = pkt_tunnel_inner(frames[i], lens[i], i == 1 ? PKT_GENEVE : PKT_VXLAN, &ilen);
+		assert_non_null(in);
+		assert_int_equal(ilen, n);
+		assert_memory_equal(in, inner, n);
+	}
+	assert_int_equal(f2[14 + 20 + 6], 0);
+	assert_int_equal(f2[14 + 20 + 7], 0);
+	/* zero_csum over IPv6 is refused; options must be 4-byte multiples */
+	tg.zero_csum = true;
+	assert_int_equal(pkt_build_tunnel(f2, sizeof(f2), &o6, &tg, inner, n), 0);
+	tg.zero_csum = false;
+	tg.opts_len = 6;
+	assert_int_equal(pkt_build_tunnel(f2, sizeof(f2), &o6, &tg, inner, n), 0);
+
+	tmp_pcap(path, sizeof(path));
+	assert_int_equal(pkt_write_pcap(path, frames, lens, 2), 0);
+	assert_int_equal(pkt_tshark_check(path, &nf, &nb), 0);
+	assert_int_equal(nf, 2);
+	assert_int_equal(nb, 0);
+	snprintf(cmd, sizeof(cmd), "tshark -n -r %s -T fields -E aggregator=, -e vxlan.vni "
+		 "-e geneve.vni -e geneve.option.length -e geneve.proto_type -e ip.src -e tcp.dstport "
+		 "2>/dev/null", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	assert_string_equal(line, "42\t\t\t\t198.19.7.33,203.0.113.57\t80\n");
+	assert_non_null(fgets(line, sizeof(line), p));
+	/* options: 136 bytes in all, one of 128 and one of 8 */
+	assert_string_equal(line, "\t0x000007\t136,128,8\t0x6558\t203.0.113.57\t80\n");
+	assert_int_equal(pclose(p), 0);
+	rm_pcap(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -911,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_routing_pseudo_dst),
 		cmocka_unit_test(test_tshark_validation),
 		cmocka_unit_test(test_known_good_capture),
+		cmocka_unit_test(test_tunnel_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

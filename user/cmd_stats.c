@@ -64,7 +64,7 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_OTHER_TCP - BV_DEC_MAX] = "TCP not on a beacon port",
 	[BV_ST_BEACON_PORT - BV_DEC_MAX] = "TCP on a beacon port",
 	[BV_ST_MALFORMED_PKT - BV_DEC_MAX] = "bad L2/L3/L4 structure: dropped",
-	[BV_ST_FRAGMENT - BV_DEC_MAX] = "IP fragments carrying TCP: dropped",
+	[BV_ST_FRAGMENT - BV_DEC_MAX] = "IP fragments carrying TCP (or UDP, decapsulating): dropped",
 	[BV_ST_ACT_PASS - BV_DEC_MAX] = "verdict XDP_PASS",
 	[BV_ST_ACT_DROP - BV_DEC_MAX] = "verdict XDP_DROP",
 	[BV_ST_ACT_TX - BV_DEC_MAX] = "verdict XDP_TX (TCP RST sent back)",
@@ -89,6 +89,10 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_BODY_UNREADABLE - BV_DEC_MAX] = "mobile bodies not readable (compressed, chunked)",
 	[BV_ST_BODY_CUT - BV_DEC_MAX] = "mobile bodies dropped: a crash event cut where it could not be erased",
 	[BV_ST_MIDSTREAM - BV_DEC_MAX] = "pcap --midstream: segments of connections picked up mid-way",
+	[BV_ST_ENCAP_VXLAN - BV_DEC_MAX] = "VXLAN packets decapsulated (mirror/pcap)",
+	[BV_ST_ENCAP_GENEVE - BV_DEC_MAX] = "GENEVE packets decapsulated (mirror/pcap)",
+	[BV_ST_ENCAP_MALFORMED - BV_DEC_MAX] = "tunnel packets cut or broken: dropped",
+	[BV_ST_ENCAP_UNSUPPORTED - BV_DEC_MAX] = "tunnel packets not carrying Ethernet, or nested: dropped",
 	[BV_ST_NO_NAMES - BV_DEC_MAX] = "beacon-port payload dropped: the [names] maps were never written",
 };
 

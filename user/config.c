@@ -342,6 +342,10 @@ void bv_config_defaults(struct bv_config *c)
 	c->ports[0] = 80;
 	c->ports[1] = 8080;
 	c->nports = 2;
+	c->vxlan_ports[0] = 4789;   /* IANA */
+	c->nvxlan = 1;
+	c->geneve_ports[0] = 6081;  /* IANA */
+	c->ngeneve = 1;
 	path_rule(&c->paths[0], BV_PATH_SEG_PREFIX, "rb_", 0);
 	path_rule(&c->paths[1], BV_PATH_EXACT_OR_ID, "/bf", 0);
 	path_rule(&c->paths[2], BV_PATH_EXACT_OR_ID, "/mbeacon", 0); /* mobile agents */
@@ -368,11 +372,11 @@ void bv_config_free(struct bv_config *c)
 /* ------------------------------------------------------------------ */
 /* The parser                                                         */
 
-enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_FLEET, S_NAMES, S_APP };
+enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_FLEET, S_MIRROR, S_NAMES, S_APP };
 static const char *const sect_names[] = {
 	[S_GLOBAL] = "global", [S_BEACON] = "beacon",
 	[S_ANONYMIZE] = "anonymize", [S_DAEMON] = "daemon", [S_FLEET] = "fleet",
-	[S_NAMES] = "names",
+	[S_MIRROR] = "mirror", [S_NAMES] = "names",
 };
 
 static const char *const beacon_keys[] = { "ports", "methods", "path", "crash_path", NULL };
@@ -381,6 +385,7 @@ static const char *const daemon_keys[] = {
 	"metrics", "session_timeout", "k_anonymity", "max_flows", "key_rotation", NULL,
 };
 static const char *const fleet_keys[] = { "redis", "visitor_lifetime", NULL };
+static const char *const mirror_keys[] = { "vxlan_ports", "geneve_ports", NULL };
 
 struct ovr {
 	struct bv_app_key key;
@@ -576,7 +581,7 @@ static int section_line(struct pctx *x, const char *p, size_t n)
 			key.id[i] = h[i] >= 'A' && h[i] <= 'Z' ? (char)(h[i] - 'A' + 'a') : h[i];
 	} else {
 		failf(x, "unknown section [%s] (expected global, beacon, anonymize, "
-		      "daemon, fleet, names, app:ID or host:NAME)", q(qb, sizeof(qb), name));
+		      "daemon, fleet, mirror, names, app:ID or host:NAME)", q(qb, sizeof(qb), name));
 		return -1;
 	}
 
@@ -1046,6 +1051,50 @@ static int fleet_key(struct pctx *x, const char *name, const char *value)
 	return 0;
 }
 
+/* [mirror] vxlan_ports / geneve_ports: a list of UDP ports, or 0 (or
+ * nothing) for none. */
+static int mirror_key(struct pctx *x, const char *name, const char *value)
+{
+	struct bv_config *c = x->c;
+	int vx = name[0] == 'v', zero = 0, r;
+	__u16 *ports = vx ? c->vxlan_ports : c->geneve_ports;
+	int *n = vx ? &c->nvxlan : &c->ngeneve;
+	char qb[QBUF], tok[32];
+	const char *s = value;
+	unsigned long v;
+
+	*n = 0;
+	while ((r = next_item(&s, tok, sizeof(tok))) > 0) {
+		if (parse_uint(tok, 65535, &v) < 0) {
+			r = -1;
+			break;
+		}
+		if (v == 0) {
+			zero = 1;
+			continue;
+		}
+		for (int i = 0; i < *n; i++) {
+			if (ports[i] == v) {
+				failf(x, "key '%s': value '%s': port %lu listed twice", name,
+				      q(qb, sizeof(qb), value), v);
+				return -1;
+			}
+		}
+		if (*n == BV_CONFIG_MAX_TUNNEL_PORTS) {
+			failf(x, "key '%s': too many ports (max %d)", name,
+			      BV_CONFIG_MAX_TUNNEL_PORTS);
+			return -1;
+		}
+		ports[(*n)++] = (__u16)v;
+	}
+	if (r < 0 || (zero && *n)) {
+		failf(x, "key '%s': value '%s' must be a comma-separated list of UDP ports "
+		      "1..65535, or 0 (or nothing) for none", name, q(qb, sizeof(qb), value));
+		return -1;
+	}
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct pctx *x = user;
@@ -1075,6 +1124,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		break;
 	case S_FLEET:
 		keys = fleet_keys;
+		break;
+	case S_MIRROR:
+		keys = mirror_keys;
 		break;
 	case S_NAMES:
 		keys = bv_names_keys;
@@ -1134,6 +1186,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_FLEET:
 		fleet_key(x, name, value);
 		break;
+	case S_MIRROR:
+		mirror_key(x, name, value);
+		break;
 	case S_NAMES:
 		if (bv_names_set(&x->c->names, name, value, msg, sizeof(msg)) < 0)
 			failf(x, "%s", msg);
@@ -1167,6 +1222,17 @@ static int resolve(struct pctx *x)
 		      "(e.g. 1h, 6h, 24h) so that every node cuts the day into the same periods",
 		      c->key_rotation_s);
 		return -1;
+	}
+	/* one decapsulation per port: the two headers cannot be told apart */
+	for (int i = 0; i < c->nvxlan; i++) {
+		for (int j = 0; j < c->ngeneve; j++) {
+			if (c->vxlan_ports[i] == c->geneve_ports[j]) {
+				x->line = x->sect_line[S_MIRROR];
+				failf(x, "port %u is in both vxlan_ports and geneve_ports",
+				      c->vxlan_ports[i]);
+				return -1;
+			}
+		}
 	}
 	if (!nup) {
 		up = c->paths; /* still the defaults */
@@ -1343,7 +1409,11 @@ static int apply_ports(const struct bv_config *c, int fd, char *err, size_t errl
 	for (__u32 i = 0; i < n; i++)
 		keys[i] = i;
 	for (int i = 0; i < c->nports; i++)
-		vals[c->ports[i]] = 1;
+		vals[c->ports[i]] |= BV_PORT_BEACON;
+	for (int i = 0; i < c->nvxlan; i++)
+		vals[c->vxlan_ports[i]] |= BV_PORT_VXLAN;
+	for (int i = 0; i < c->ngeneve; i++)
+		vals[c->geneve_ports[i]] |= BV_PORT_GENEVE;
 
 	if (!bv_config_no_batch) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
@@ -1422,14 +1492,18 @@ out:
 int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 		    char *err, size_t errlen)
 {
+	struct bv_settings st;
 	__u32 zero = 0;
 
 	if (!c || !fds) {
 		seterr(err, errlen, "bv_config_apply: no config or map fds");
 		return -1;
 	}
+	st = c->settings;
+	if (c->nvxlan || c->ngeneve)
+		st.flags |= BV_SETF_DECAP;
 	if (fds->settings >= 0 &&
-	    bpf_map_update_elem(fds->settings, &zero, &c->settings, BPF_ANY) < 0) {
+	    bpf_map_update_elem(fds->settings, &zero, &st, BPF_ANY) < 0) {
 		seterr(err, errlen, "bv_settings: update: %s", strerror(errno));
 		return -1;
 	}

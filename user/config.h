@@ -13,6 +13,7 @@
 
 /* Limits; BV_CONFIG_MAX_APPS matches max_entries of bv_apppol. */
 #define BV_CONFIG_MAX_PORTS 64
+#define BV_CONFIG_MAX_TUNNEL_PORTS 8 /* each of [mirror] vxlan_ports, geneve_ports */
 #define BV_CONFIG_MAX_APPS  1024
 #define BV_CONFIG_MAX_FILE  (1024 * 1024) /* bytes of a config file */
 
@@ -26,6 +27,9 @@ struct bv_config {
 	struct bv_policy global;            /* valid = 1 */
 	struct bv_settings settings;
 	__u16 ports[64]; int nports;
+	/* [mirror]: UDP ports decapsulated in mirror/pcap mode (0 ports: off) */
+	__u16 vxlan_ports[BV_CONFIG_MAX_TUNNEL_PORTS]; int nvxlan;
+	__u16 geneve_ports[BV_CONFIG_MAX_TUNNEL_PORTS]; int ngeneve;
 	struct bv_path_rule paths[BV_MAX_PATHS]; int npaths;
 	struct bv_config_app *apps; int napps; /* malloc'ed; bv_config_free() */
 	char metrics_addr[64];              /* "ADDR:PORT" or "[ADDR6]:PORT" */
@@ -70,8 +74,9 @@ extern const char *const bv_policy_keys[];   /* NULL-terminated, table order */
 int  bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err, size_t errlen);
 
 /*
- * Writes config into the program's maps by fd: policy[0], settings[0],
- * ports (clearing ports not configured), paths (clearing unused), apppol
+ * Writes config into the program's maps by fd: policy[0], settings[0]
+ * (with BV_SETF_DECAP when a tunnel port is configured), ports (beacon and
+ * tunnel bits, clearing ports not configured), paths (clearing unused), apppol
  * (new entries written first, then stale ones deleted). A negative fd skips
  * that map. 0 ok, -1 with a message naming the map in err.
  */

@@ -487,6 +487,10 @@ static const char *const stat_names[] = {
 	ST(BODY_UNREADABLE) = "body_unreadable",
 	ST(BODY_CUT) = "body_cut",
 	ST(MIDSTREAM) = "midstream",
+	ST(ENCAP_VXLAN) = "encap_vxlan",
+	ST(ENCAP_GENEVE) = "encap_geneve",
+	ST(ENCAP_MALFORMED) = "encap_malformed",
+	ST(ENCAP_UNSUPPORTED) = "encap_unsupported",
 	ST(NO_NAMES) = "no_names",
 };
 #undef ST

@@ -149,6 +149,18 @@ static void check_config(const struct bv_config *c)
 			if (c->ports[i] == c->ports[j])
 				fail("port %u twice", c->ports[i]);
 	}
+	if (c->nvxlan < 0 || c->nvxlan > BV_CONFIG_MAX_TUNNEL_PORTS ||
+	    c->ngeneve < 0 || c->ngeneve > BV_CONFIG_MAX_TUNNEL_PORTS)
+		fail("nvxlan = %d, ngeneve = %d", c->nvxlan, c->ngeneve);
+	for (int i = 0; i < c->nvxlan + c->ngeneve; i++) {
+		__u16 p = i < c->nvxlan ? c->vxlan_ports[i] : c->geneve_ports[i - c->nvxlan];
+
+		if (!p)
+			fail("tunnel port 0 configured");
+		for (int j = 0; j < i; j++)
+			if (p == (j < c->nvxlan ? c->vxlan_ports[j] : c->geneve_ports[j - c->nvxlan]))
+				fail("tunnel port %u twice", p);
+	}
 	if (c->npaths < 1 || c->npaths > BV_MAX_PATHS)
 		fail("npaths = %d", c->npaths);
 	for (int i = 0; i < BV_MAX_PATHS; i++) {
@@ -250,7 +262,10 @@ static int same_config(const struct bv_config *x, const struct bv_config *y)
 	    x->npaths != y->npaths || memcmp(x->paths, y->paths, sizeof(x->paths)) ||
 	    x->napps != y->napps || strcmp(x->metrics_addr, y->metrics_addr) ||
 	    x->session_timeout_s != y->session_timeout_s || x->k_anonymity != y->k_anonymity ||
-	    x->max_flows != y->max_flows || x->key_rotation_s != y->key_rotation_s)
+	    x->max_flows != y->max_flows || x->key_rotation_s != y->key_rotation_s ||
+	    x->nvxlan != y->nvxlan || x->ngeneve != y->ngeneve ||
+	    memcmp(x->vxlan_ports, y->vxlan_ports, (size_t)x->nvxlan * sizeof(x->vxlan_ports[0])) ||
+	    memcmp(x->geneve_ports, y->geneve_ports, (size_t)x->ngeneve * sizeof(x->geneve_ports[0])))
 		return 0;
 	for (int i = 0; i < x->napps; i++)
 		if (memcmp(&x->apps[i], &y->apps[i], sizeof(x->apps[i])))
@@ -330,6 +345,13 @@ static void serialize(const struct bv_config *c, struct sbuf *b)
 	sb(b, "[daemon]\nmetrics = %s\nsession_timeout = %us\nk_anonymity = %u\n"
 	   "max_flows = %u\nkey_rotation = %us\n", c->metrics_addr, c->session_timeout_s,
 	   c->k_anonymity, c->max_flows, c->key_rotation_s);
+	sb(b, "[mirror]\nvxlan_ports =%s", c->nvxlan ? "" : " 0");
+	for (int i = 0; i < c->nvxlan; i++)
+		sb(b, "%s %u", i ? "," : "", c->vxlan_ports[i]);
+	sb(b, "\ngeneve_ports =%s", c->ngeneve ? "" : "");
+	for (int i = 0; i < c->ngeneve; i++)
+		sb(b, "%s %u", i ? "," : "", c->geneve_ports[i]);
+	sb(b, "\n");
 	for (int i = 0; i < c->napps; i++) {
 		sb(b, "[%s:%.*s]\n", c->apps[i].key.kind == BV_APPKEY_APP ? "app" : "host",
 		   (int)c->apps[i].key.len, c->apps[i].key.id);
