@@ -1288,7 +1288,7 @@ static void check_maps(const struct bv_map_fds *m, const struct bv_config *c)
 
 static void test_apply(void **state)
 {
-	struct bv_map_fds m = { -1, -1, -1, -1, -1 };
+	struct bv_map_fds m = { -1, -1, -1, -1, -1, -1 };
 	struct bv_config a, b, d;
 	char err[ERRLEN] = "";
 
@@ -1340,7 +1340,7 @@ static void test_apply(void **state)
 	check_maps(&m, &d);
 
 	/* a negative fd skips that map */
-	struct bv_map_fds only = { -1, -1, -1, m.ports, -1 };
+	struct bv_map_fds only = { -1, -1, -1, m.ports, -1, -1 };
 	assert_int_equal(bv_config_apply(&b, &only, err, sizeof(err)), 0);
 	__u32 port = 9000, zero = 0;
 	__u8 v = 0;
@@ -1353,7 +1353,7 @@ static void test_apply(void **state)
 	/* errors name the map: a map of the wrong value size */
 	int wrong = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bv_wrong", sizeof(__u32), 4, 1, NULL);
 	assert_true(wrong >= 0);
-	struct bv_map_fds bad = { -1, -1, -1, -1, -1 };
+	struct bv_map_fds bad = { -1, -1, -1, -1, -1, -1 };
 	bad.paths = wrong;
 	assert_int_equal(bv_config_apply(&a, &bad, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bv_paths: update of rule"));

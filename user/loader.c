@@ -406,6 +406,7 @@ void bv_map_fds_get(struct beaconveil_bpf *s, struct bv_map_fds *fds)
 	fds->settings = bpf_map__fd(s->maps.bv_settings);
 	fds->ports = bpf_map__fd(s->maps.bv_ports);
 	fds->paths = bpf_map__fd(s->maps.bv_paths);
+	fds->ipanon = bpf_map__fd(s->maps.bv_ipanon);
 }
 
 int bv_stats_read(int stats_fd, __u64 out[BV_ST_MAX])
@@ -485,6 +486,8 @@ static const char *const stat_names[] = {
 	ST(BODY_UNREADABLE) = "body_unreadable",
 	ST(BODY_CUT) = "body_cut",
 	ST(MIDSTREAM) = "midstream",
+	ST(IP_ANON_COMPUTED) = "ip_anon_computed",
+	ST(IP_ANON_TEXT_FALLBACK) = "ip_anon_text_fallback",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,

@@ -22,11 +22,11 @@ struct beaconveil_bpf;
 
 /* The pinned map names, NULL-terminated, in the order of struct bv_pins. */
 extern const char *const bv_pin_names[];
-#define BV_NPINS 10
+#define BV_NPINS 11
 
 /* File descriptors of the pinned maps; -1 where not open. */
 struct bv_pins {
-	int policy, apppol, settings, ports, paths, stats, flows, keys, events, ifdec;
+	int policy, apppol, settings, ports, paths, stats, flows, keys, events, ifdec, ipanon;
 };
 
 /* Sets every fd to -1. */
