@@ -59,25 +59,30 @@ static __always_inline void bv_set_word(__u32 *w, __u32 new, __u64 *acc)
 	*w = new;
 }
 
-/* The address in place by its Crypto-PAn form; 0: off (truncate). */
+/* The address in place by its Crypto-PAn form; 0: off (truncate). The
+ * work area is the CPU's scratch (the stack is short under bv_l3_rewrite). */
 static __always_inline int bv_anon_addr(__u32 *a, int family, __u64 *acc)
 {
-	struct bv_cpan_io io = {};
+	struct bv_scratch *sc;
+	struct bv_cpan_io *io;
+	__u32 zero = 0;
 
-	io.family = family;
-	io.a[0] = a[0];
-	if (family == 6) {
-		io.a[1] = a[1];
-		io.a[2] = a[2];
-		io.a[3] = a[3];
-	}
-	if (bv_ipanon_addr(&io) != 1)
+	sc = bpf_map_lookup_elem(&bv_scratch, &zero);
+	if (!sc)
 		return 0;
-	bv_set_word(&a[0], io.a[0], acc);
+	io = &sc->ipt.io;
+	io->family = family;
+	io->a[0] = a[0];
+	io->a[1] = family == 6 ? a[1] : 0;
+	io->a[2] = family == 6 ? a[2] : 0;
+	io->a[3] = family == 6 ? a[3] : 0;
+	if (bv_ipanon_addr(io) != 1)
+		return 0;
+	bv_set_word(&a[0], io->a[0], acc);
 	if (family == 6) {
-		bv_set_word(&a[1], io.a[1], acc);
-		bv_set_word(&a[2], io.a[2], acc);
-		bv_set_word(&a[3], io.a[3], acc);
+		bv_set_word(&a[1], io->a[1], acc);
+		bv_set_word(&a[2], io->a[2], acc);
+		bv_set_word(&a[3], io->a[3], acc);
 	}
 	return 1;
 }
