@@ -40,6 +40,8 @@ enum {
 #define BV_IPTC_MASKED  0x08 /* the masker masked it: it is an address */
 #define BV_IPTC_FAMILY  0x10 /* a '.' or ':' was seen */
 #define BV_IPTC_PUBLIC  0x20 /* ip_mask = public: private ranges stay */
+#define BV_IPTC_PRIOR   0x40 /* the rest of a token cut in the previous segment,
+			      * counted there (it had a '.' or ':') */
 
 #define BV_IPT_IDX(n) ((n) & (BV_IPT_MAX - 1))
 
@@ -398,9 +400,14 @@ BV_GLOBAL int bv_iptok_end(struct bv_scratch *sc)
 	} else if (t->tok.ctx & BV_IPTC_QUOTED) {
 		/* the padding goes after the quoted node (bv_ip_out) */
 		if (t->tok.ctx & BV_IPTC_CLOSED) {
-			if (tl + 1 > L)
+			/* everything from the masker's '"' to the original
+			 * closing quote is ';' by now */
+			if (tl < L)
+				close = 1;
+			else if (sc->buf[(pos + L) & BV_MASK] == ';')
+				close = 3; /* the quote back right after the text */
+			else
 				goto fallback;
-			close = 1;
 		} else if (tl < L) {
 			if (sc->buf[(pos + L) & BV_MASK] != '"')
 				goto fallback;
@@ -412,17 +419,20 @@ BV_GLOBAL int bv_iptok_end(struct bv_scratch *sc)
 
 		t->w.put_raw = 0;
 		t->w.tl = tl;
-		t->w.put_close = close != 0;
+		t->w.put_close = close == 1 || close == 2;
 		bpf_loop(L, bv_ipt_put_cb, &x, 0);
 	}
 	if (close == 2)
 		bv_put(sc, pos + L, pad);
+	else if (close == 3)
+		bv_put(sc, pos + L, '"');
 	if (!(t->tok.ctx & BV_IPTC_MASKED) && counted)
 		bv_count(BV_ST_TEXT_MASKED);
 	return 1;
 
 fallback:
-	if (counted && (t->tok.ctx & (BV_IPTC_MASKED | BV_IPTC_FAMILY)))
+	if (counted && (t->tok.ctx & (BV_IPTC_MASKED | BV_IPTC_FAMILY)) &&
+	    !(t->tok.ctx & BV_IPTC_PRIOR))
 		bv_count(BV_ST_IP_ANON_TEXT_FALLBACK);
 	return 0;
 }
@@ -472,6 +482,15 @@ static __always_inline void bv_iptok_char(struct bv_scratch *sc, __u32 pos, char
 	if (!t->on)
 		return;
 	s = bv_iptok_cur(sc);
+	if (!fresh && s->state == BV_IPT_NONE) {
+		/* the rest of a token cut by the segment's start: it stays
+		 * truncated; counted here unless its first part was */
+		s->state = BV_IPT_SPOILED;
+		s->pos = pos;
+		s->len = 0;
+		s->ctx = lx->ipm.fam ? BV_IPTC_PRIOR : 0;
+		return;
+	}
 	if (fresh) {
 		if (s->state != BV_IPT_NONE) {
 			if (t->n + 1 < BV_IPT_SLOTS) {
