@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -676,6 +677,110 @@ static void test_forwarded_proxy_public(void **state)
 	assert_int_equal(harness_apply(&H), 0);
 }
 
+/* Inline: IP headers are never touched, text addresses are rewritten in
+ * their prefix-preserving form (lengths kept: TCP sequence numbers stay). */
+static void test_inline_text_only(void **state)
+{
+	struct bv_harness I;
+	struct pkt_view v;
+	uint8_t a[4];
+	const char *o;
+
+	(void)state;
+	assert_int_equal(open_mode(&I, BV_MODE_INLINE), 0);
+	use_key(&I, KEY);
+	o = http_run(&I, 4, "POST /rb_bf1 HTTP/1.1\r\nDNT: 1\r\nX-Forwarded-For: 216.254.18.172\r\n\r\n", 0);
+	assert_string_equal(hval(o, "X-Forwarded-For: "), "235.7.16.162  ");
+	assert_int_equal(pkt_parse(out, outlen, &v), 0);
+	assert_int_equal(inet_pton(AF_INET, "198.51.100.7", a), 1);
+	assert_memory_equal(v.src, a, 4); /* the live flow's source as it was */
+	harness_close(&I);
+}
+
+/* PROXY v2 (binary) source; a mobile body's ip= padded with '&'. */
+static void test_proxy_v2_and_mobile(void **state)
+{
+	static const char body[] = "vv=3&ap=APPID&vi=1&dl=2&ip=216.254.18.172&tv=1";
+	char req[1024];
+	uint8_t want[4];
+	const char *o;
+	size_t n = 0;
+
+	(void)state;
+	memcpy(req, "\r\n\r\n\0\r\nQUIT\n", 12);
+	n = 12;
+	req[n++] = 0x21;           /* v2, PROXY */
+	req[n++] = 0x11;           /* TCP over IPv4 */
+	req[n++] = 0;
+	req[n++] = 12;
+	assert_int_equal(inet_pton(AF_INET, "141.233.145.108", req + n), 1);
+	n += 4;
+	assert_int_equal(inet_pton(AF_INET, "198.18.0.10", req + n), 1);
+	n += 4;
+	memcpy(req + n, "\x12\x34\x00\x50", 4);
+	n += 4;
+	snprintf(req + n, sizeof(req) - n, "POST /rb_bf1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	{
+		/* http_run takes a string: the header has NULs, so send it
+		 * through its own builder here */
+		struct pkt_opts o6 = { .family = 4, .src = "198.51.100.7", .dst = "198.18.0.10",
+				       .sport = next_port++, .dport = 80, .seq = 999,
+				       .tcp_flags = 0x02 };
+		uint8_t f[2048];
+		size_t fl = pkt_build_tcp(f, sizeof(f), &o6, NULL, 0), plen;
+		const uint8_t *p;
+
+		assert_kept(run_on(&H, f, fl), &H);
+		o6.tcp_flags = 0;
+		o6.seq = 1000;
+		fl = pkt_build_tcp(f, sizeof(f), &o6, req, n + strlen(req + n));
+		assert_kept(run_on(&H, f, fl), &H);
+		p = pkt_payload(out, outlen, &plen);
+		assert_non_null(p);
+		assert_int_equal(inet_pton(AF_INET, "141.129.237.235", want), 1);
+		assert_memory_equal(p + 16, want, 4);
+		assert_int_equal(inet_pton(AF_INET, "198.18.0.10", want), 1);
+		assert_memory_equal(p + 20, want, 4); /* the destination kept */
+		assert_true(pkt_l4_csum_ok(out, outlen));
+	}
+
+	snprintf(req, sizeof(req),
+		 "POST /mbeacon?type=m&srvid=1&app=APPID HTTP/1.1\r\nHost: x\r\n"
+		 "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+	o = http_run(&H, 4, req, 0);
+	assert_non_null(strstr(o, "&ip=235.7.16.162&&&tv=1"));
+}
+
+/* The generation goes up exactly when the key (or on/off) changes. */
+static void test_generation(void **state)
+{
+	static const uint8_t K2[32] = { 9 };
+	struct bv_ipanon v;
+	__u32 zero = 0;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bv_ipanon", 4, sizeof(struct bv_ipanon), 1, NULL);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(bv_ipanon_write(fd, 1, KEY), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &v), 0);
+	assert_int_equal(v.on, 1);
+	assert_int_equal(v.gen, 1);
+	assert_int_equal(bv_ipanon_write(fd, 1, KEY), 0); /* the same: kept */
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &v), 0);
+	assert_int_equal(v.gen, 1);
+	assert_int_equal(bv_ipanon_write(fd, 1, K2), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &v), 0);
+	assert_int_equal(v.gen, 2);
+	assert_int_equal(bv_ipanon_write(fd, 0, K2), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &v), 0);
+	assert_int_equal(v.on, 0);
+	assert_int_equal(v.gen, 3);
+	assert_int_equal(bv_ipanon_write(fd, 1, KEY), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &v), 0);
+	assert_int_equal(v.gen, 4);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +792,9 @@ int main(void)
 		cmocka_unit_test(test_same_key_same_mapping_modes_cache),
 		cmocka_unit_test(test_text_fallbacks),
 		cmocka_unit_test(test_forwarded_proxy_public),
+		cmocka_unit_test(test_inline_text_only),
+		cmocka_unit_test(test_proxy_v2_and_mobile),
+		cmocka_unit_test(test_generation),
 	};
 
 	return cmocka_run_group_tests_name("cryptopan", tests, setup, teardown);
