@@ -1140,9 +1140,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else if (!strcmp(name, "ip_anon")) {
 			char qb2[QBUF];
 
-			if (!strcmp(value, "truncate"))
+			if (!strcasecmp(value, "truncate"))
 				x->c->ip_anon = BV_IPANON_TRUNCATE;
-			else if (!strcmp(value, "prefix_preserving"))
+			else if (!strcasecmp(value, "prefix_preserving"))
 				x->c->ip_anon = BV_IPANON_PREFIX_PRESERVING;
 			else
 				failf(x, "key 'ip_anon': value '%s' is not one of truncate, "
