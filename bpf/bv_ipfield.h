@@ -51,7 +51,7 @@ BV_GLOBAL int bv_ip_out(struct bv_scratch *sc, __u32 pos, char c)
 		out = '"'; /* the padding goes outside the quoted node */
 		lx->sub2 |= BV_FWD_CLOSED;
 	}
-	bv_iptok_after(sc, out);
+	bv_iptok_after(sc, c, out);
 	if ((lx->ipm.flags & (BV_IPM_MASKING | BV_IPM_COUNTED)) == BV_IPM_MASKING) {
 		lx->ipm.flags |= BV_IPM_COUNTED;
 		if (pos >= sc->live_from)

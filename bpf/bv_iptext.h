@@ -543,7 +543,7 @@ static __always_inline void bv_iptok_more(struct bv_scratch *sc, __u32 pos, char
 }
 
 /* After the masker's step: what it did to the token. */
-static __always_inline void bv_iptok_after(struct bv_scratch *sc, char out)
+static __always_inline void bv_iptok_after(struct bv_scratch *sc, char c, char out)
 {
 	struct bv_iptslot *s = bv_iptok_cur(sc);
 
@@ -553,8 +553,8 @@ static __always_inline void bv_iptok_after(struct bv_scratch *sc, char out)
 		s->ctx |= BV_IPTC_CLOSED;
 	if (sc->lx.ipm.flags & BV_IPM_MASKING)
 		s->ctx |= BV_IPTC_MASKED;
-	if (sc->lx.ipm.fam)
-		s->ctx |= BV_IPTC_FAMILY;
+	if (c == '.' || c == ':')
+		s->ctx |= BV_IPTC_FAMILY; /* "cafe" alone is a word, not an address */
 }
 
 #endif /* BV_IPTEXT_H */

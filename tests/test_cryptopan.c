@@ -781,6 +781,56 @@ static void test_generation(void **state)
 	close(fd);
 }
 
+/* A retransmission of a segment gives the same bytes; more than 8
+ * addresses in one segment: 8 rewritten, the others truncated and counted. */
+static void test_retransmit_and_many(void **state)
+{
+	static const char req[] = "POST /rb_bf1 HTTP/1.1\r\nX-Forwarded-For: 216.254.18.172\r\n\r\n";
+	struct pkt_opts o = { .family = 4, .src = "198.51.100.9", .dst = "198.18.0.10",
+			      .sport = next_port++, .dport = 80, .seq = 999, .tcp_flags = 0x02 };
+	uint8_t f[2048], first[2048];
+	size_t n, firstlen;
+	char list[1024], want[1024];
+	const char *out_s;
+	int nfit = 0, ntr = 0;
+	__u64 fb;
+
+	(void)state;
+	n = pkt_build_tcp(f, sizeof(f), &o, NULL, 0);
+	assert_kept(run_on(&H, f, n), &H);
+	o.tcp_flags = 0;
+	o.seq = 1000;
+	n = pkt_build_tcp(f, sizeof(f), &o, req, strlen(req));
+	assert_kept(run_on(&H, f, n), &H);
+	memcpy(first, out, outlen);
+	firstlen = outlen;
+	assert_kept(run_on(&H, f, n), &H); /* the same segment again */
+	assert_int_equal(outlen, firstlen);
+	assert_memory_equal(out, first, firstlen);
+	assert_non_null(memmem(out, outlen, "235.7.16.162  \r\n", 16));
+
+	snprintf(list, sizeof(list), "POST /rb_bf1 HTTP/1.1\r\nX-Forwarded-For: ");
+	for (int i = 0; i < 10; i++)
+		strcat(list, i ? ", 216.254.18.172" : "216.254.18.172");
+	strcat(list, "\r\n\r\n");
+	fb = st(&H, BV_ST_IP_ANON_TEXT_FALLBACK);
+	out_s = http_run(&H, 4, list, 0);
+	snprintf(want, sizeof(want), "%s", hval(out_s, "X-Forwarded-For: "));
+	for (char *p = strtok(want, ","); p; p = strtok(NULL, ",")) {
+		while (*p == ' ')
+			p++;
+		if (!strcmp(p, "235.7.16.162  "))
+			nfit++;
+		else if (!strcmp(p, "216.254.18.0  "))
+			ntr++;
+		else
+			fail_msg("unexpected element '%s'", p);
+	}
+	assert_int_equal(nfit, 8);
+	assert_int_equal(ntr, 2);
+	assert_int_equal(st(&H, BV_ST_IP_ANON_TEXT_FALLBACK), fb + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_inline_text_only),
 		cmocka_unit_test(test_proxy_v2_and_mobile),
 		cmocka_unit_test(test_generation),
+		cmocka_unit_test(test_retransmit_and_many),
 	};
 
 	return cmocka_run_group_tests_name("cryptopan", tests, setup, teardown);
