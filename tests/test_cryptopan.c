@@ -658,6 +658,25 @@ static void test_forwarded_proxy_public(void **state)
 		o = http_run(&H, 4, in, 0);
 		assert_memory_equal(o, "PROXY TCP4 235.7.16.162 198.18.0.10 0056324 80\r\n", sizeof(line) - 1);
 	}
+	/* PROXY v1 TCP6: the source at its own length, nothing shifts */
+	{
+		static const char line[] =
+			"PROXY TCP6 2001:0db8:85a3:08d3:1319:8a2e:0370:7348 2001:db8::10 4711 80\r\n";
+		char in[256], src[64];
+		const char *sp;
+
+		snprintf(in, sizeof(in), "%sPOST /rb_bf1 HTTP/1.1\r\n\r\n", line);
+		o = http_run(&H, 6, in, 0);
+		assert_memory_equal(o + 50, " 2001:db8::10 4711 80\r\n", 23);
+		sp = strchr(o + 11, ' ');
+		assert_int_equal(sp - (o + 11), 39);
+		memcpy(src, o + 11, 39);
+		src[39] = 0;
+		assert_int_equal(inet_pton(AF_INET6, src, r), 1);
+		assert_int_equal(inet_pton(AF_INET6, "2001:db8:85a3:8d3:1319:8a2e:370:7348", a), 1);
+		cpan_ref_anon(&REF, a, want6, 16);
+		assert_memory_equal(r, want6, 16);
+	}
 
 	/* ip_mask=public: private ranges stay, in text and in L3 */
 	H.cfg.global.ip_mask = BV_IPMASK_PUBLIC;
