@@ -436,6 +436,13 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		return bv_keep();
 	}
 
+	/* the names the scanner acts on are data: before userspace wrote
+	 * them it could not tell a client address from any other header */
+	if (!bv_names_ready()) {
+		bv_count(BV_ST_NO_NAMES);
+		return bv_verdict(XDP_DROP);
+	}
+
 	/* scratch: the payload, as far as we scan */
 	{
 		__u32 n = plen > BV_SCRATCH_LEN ? BV_SCRATCH_LEN : plen;

@@ -11,37 +11,43 @@
 
 /* ---- header lines -------------------------------------------------------- */
 
+/* The header line's kind from its (lower-case) name: the framing headers
+ * are HTTP's own; the others are configured names (bv_namematch.h). */
 BV_GLOBAL int bv_hdr_kind(const struct bv_lexer *lx)
 {
+	int roles;
+
 	if (!lx)
 		return H_OTHER;
 	switch (lx->tok_len) {
-	case 3:
-		return TOK_IS(lx, "dnt") ? H_DNT : H_OTHER;
-	case 4:
-		return TOK_IS(lx, "host") ? H_HOST : H_OTHER;
 	case 6:
-		return TOK_IS(lx, "cookie") ? H_COOKIE : H_OTHER;
-	case 7:
-		return TOK_IS(lx, "sec-gpc") ? H_GPC : H_OTHER;
-	case 11:
-		/* the mobile agents' and OpenKit's client address */
-		return TOK_IS(lx, "x-client-ip") ? H_IPLIST : H_OTHER;
-	case 9:
-		if (TOK_IS(lx, "x-real-ip"))
-			return H_IPLIST;
-		return TOK_IS(lx, "forwarded") ? H_FWD : H_OTHER;
+		if (TOK_IS(lx, "cookie"))
+			return H_COOKIE;
+		break;
 	case 14:
-		if (TOK_IS(lx, "true-client-ip"))
-			return H_IPLIST;
-		return TOK_IS(lx, "content-length") ? H_CLEN : H_OTHER;
-	case 15:
-		return TOK_IS(lx, "x-forwarded-for") ? H_IPLIST : H_OTHER;
+		if (TOK_IS(lx, "content-length"))
+			return H_CLEN;
+		break;
 	case 16:
-		return TOK_IS(lx, "content-encoding") ? H_CENC : H_OTHER;
+		if (TOK_IS(lx, "content-encoding"))
+			return H_CENC;
+		break;
 	case 17:
-		return TOK_IS(lx, "transfer-encoding") ? H_TE : H_OTHER;
+		if (TOK_IS(lx, "transfer-encoding"))
+			return H_TE;
+		break;
 	}
+	roles = bv_name_roles(lx, BV_NAME_HEADER);
+	if (roles & BV_ROLE_FORWARDED)
+		return H_FWD;
+	if (roles & BV_ROLE_CLIENT_IP)
+		return H_IPLIST;
+	if (roles & BV_ROLE_DNT)
+		return H_DNT;
+	if (roles & BV_ROLE_GPC)
+		return H_GPC;
+	if (roles & BV_ROLE_APP_KEY)
+		return H_HOST;
 	return H_OTHER;
 }
 
@@ -99,6 +105,7 @@ BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
 BV_GLOBAL int bv_cookie_char(struct bv_scratch *sc, __u32 pos, char c)
 {
 	struct bv_lexer *lx;
+	int roles;
 
 	if (!sc)
 		return 0;
@@ -123,24 +130,26 @@ BV_GLOBAL int bv_cookie_char(struct bv_scratch *sc, __u32 pos, char c)
 		}
 		lx->sub = C_SKIP;
 		lx->sub2 = 0;
-		if (TOK_IS_SFX(lx, "dtCookie")) {
+		roles = bv_name_roles(lx, BV_NAME_COOKIE);
+		if (roles & BV_ROLE_CONSENT)
 			lx->sig |= BV_SIG_CONSENT;
+		if (roles & BV_ROLE_SESSION) {
 			lx->sub = C_SESS;
 			if (!(lx->flags & BV_LXF_SH) || (lx->flags & BV_LXF_SH_Q)) {
 				bv_shash_init(&lx->sh, sc->hkey.k);
 				lx->flags = (lx->flags | BV_LXF_SH) & ~BV_LXF_SH_Q;
 				lx->sub2 = 1;
 			}
-		} else if (TOK_IS_SFX(lx, "rxVisitor")) {
+		} else if (roles & BV_ROLE_VISITOR) {
 			lx->sub = C_RXV;
 			if (!(lx->flags & BV_LXF_VH)) {
 				lx->flags |= BV_LXF_VH;
 				lx->sub2 = 1;
 			}
-		} else if (TOK_IS_SFX(lx, "dtPC")) {
+		} else if (roles & BV_ROLE_VISITOR_PC) {
 			lx->sub = C_DTPC;
 			lx->sub2 = 0;
-		} else if (TOK_IS_SFX(lx, "dtDisabled")) {
+		} else if (roles & BV_ROLE_DISABLED) {
 			lx->sub = C_DIS;
 			bv_tok_reset(lx);
 		}

@@ -14,6 +14,7 @@
 BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 {
 	struct bv_lexer *lx;
+	int roles;
 	char c;
 
 	if (!sc)
@@ -170,13 +171,14 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			}
 			lx->st = LX_QVAL;
 			lx->sub = Q_SKIP;
-			if (TOK_IS(lx, "vi"))
-				lx->sub = Q_ID;
-			else if (TOK_IS(lx, "app") || TOK_IS(lx, "ai"))
-				lx->sub = Q_APP;
-			else if (TOK_IS(lx, "type"))
+			roles = TOK_IS(lx, "type") ? 0 : bv_name_roles(lx, BV_NAME_QUERY);
+			if (TOK_IS(lx, "type"))
 				lx->sub = Q_TYPE;
-			else if (TOK_IS(lx, "si") && (lx->sig & BV_SIG_MOBILE)) {
+			else if (roles & BV_ROLE_VISITOR)
+				lx->sub = Q_ID;
+			else if (roles & BV_ROLE_APP_KEY)
+				lx->sub = Q_APP;
+			else if ((roles & BV_ROLE_DEVICE_SESSION) && (lx->sig & BV_SIG_MOBILE)) {
 				/* a mobile agent's DEVICEID_SESSION: both parts are
 				 * identifiers; the whole, the session hash */
 				lx->sub = Q_MSI;
@@ -185,7 +187,7 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 					lx->flags |= BV_LXF_SH | BV_LXF_SH_Q;
 					lx->sub2 = 2;
 				}
-			} else if ((TOK_IS(lx, "sn") || TOK_IS(lx, "si")) && !(lx->flags & BV_LXF_SH)) {
+			} else if ((roles & BV_ROLE_SESSION) && !(lx->flags & BV_LXF_SH)) {
 				lx->sub = Q_SESS;
 				lx->flags |= BV_LXF_SH | BV_LXF_SH_Q;
 			}

@@ -8,6 +8,7 @@
 #define BV_MAPS_H
 
 #include "bv_flow.h"
+#include "bv_names.h"
 #include "bv_aes.h"
 
 #ifndef BV_MAX_FLOWS
@@ -58,6 +59,24 @@ struct {
 	__type(value, struct bv_path_rule);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_paths SEC(".maps");
+
+/* The names the scanner acts on and their roles (include/bv_names.h),
+ * and the filter over their first bytes; written from [names]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BV_MAX_NAMES);
+	__type(key, struct bv_name_key);
+	__type(value, struct bv_name_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_name_filter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_namefilt SEC(".maps");
 
 /* Counters: enum bv_decision then enum bv_stat. */
 struct {

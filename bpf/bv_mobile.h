@@ -101,23 +101,27 @@ static __always_inline void bv_mbody_key(struct bv_scratch *sc, __u32 pos)
 {
 	struct bv_lexer *lx = &sc->lx;
 	__u8 k = H_MB_SKIP;
+	int roles;
 
+	/* et=, dl=, cl= frame the body; the others are configured names */
 	if (TOK_IS(lx, "et")) {
 		k = H_MB_ET;
 		lx->mb_et = 0;
 		lx->mb &= ~BV_MB_ERASE; /* the next event begins */
-	} else if (TOK_IS(lx, "ip")) {
-		k = H_MB_IP;
-	} else if (TOK_IS(lx, "vi")) {
-		k = H_MB_VI;
-	} else if (TOK_IS(lx, "sn")) {
-		k = H_MB_SN;
 	} else if (TOK_IS(lx, "dl")) {
 		k = H_MB_DL;
 	} else if (TOK_IS(lx, "cl")) {
 		k = H_MB_CL;
-	} else if (TOK_IS(lx, "na") && lx->mb_et == BV_ET_IDENTIFY) {
-		k = H_MB_NA;
+	} else {
+		roles = bv_name_roles(lx, BV_NAME_BODY);
+		if (roles & BV_ROLE_CLIENT_IP)
+			k = H_MB_IP;
+		else if (roles & BV_ROLE_VISITOR)
+			k = H_MB_VI;
+		else if (roles & BV_ROLE_SESSION)
+			k = H_MB_SN;
+		else if ((roles & BV_ROLE_USER_TAG) && lx->mb_et == BV_ET_IDENTIFY)
+			k = H_MB_NA;
 	}
 	if (lx->mb & BV_MB_ERASE) {
 		int p0 = bv_param_pos(sc);

@@ -7,6 +7,7 @@
 #define BV_REQUEST_H
 
 #include "bv_ids.h"
+#include "bv_namematch.h"
 
 /* ---- policy lookups ---------------------------------------------------- */
 

@@ -196,44 +196,35 @@ BV_GLOBAL int bv_run_id(struct bv_scratch *sc, char a, char b, char d, int hash)
 
 /*
  * Could the header line starting at buf[pos] be one we act on? Looks at
- * its first 8 bytes, lower-cased a word at a time ('-', ':' and digits are
- * unchanged by | 0x20). A "no" is certain; a "yes" goes to the exact
- * per-byte path. Needs 8 bytes in the segment.
+ * its first 8 bytes: HTTP's framing headers, Cookie, and the configured
+ * names' filter (bv_namematch.h). A "no" is certain; a "yes" goes to the
+ * exact per-byte path. Needs 8 bytes in the segment.
  */
-/* A client-address header's first 8 bytes, lower-cased. */
-static __always_inline int bv_ip_line(__u64 l)
-{
-	return l == BV_W8('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') ||
-	       l == BV_W8('x', '-', 'r', 'e', 'a', 'l', '-', 'i') ||
-	       l == BV_W8('x', '-', 'c', 'l', 'i', 'e', 'n', 't') ||
-	       l == BV_W8('f', 'o', 'r', 'w', 'a', 'r', 'd', 'e') ||
-	       l == BV_W8('t', 'r', 'u', 'e', '-', 'c', 'l', 'i');
-}
-
-static __always_inline int bv_line_may_matter(const struct bv_scratch *sc, __u64 w)
+static __always_inline int bv_line_may_matter(const struct bv_scratch *sc,
+					      const struct bv_name_filter *f, __u64 w)
 {
 	__u64 l = w | 0x2020202020202020ULL;
-	__u64 l4 = l & 0xffffffffULL, l5 = l & 0xffffffffffULL, l7 = l & 0xffffffffffffffULL;
+	__u64 l7 = l & 0xffffffffffffffULL;
 
 	if (l == BV_W8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
 	    l == BV_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'))
 		return 1;
-	if (!(sc->lx.sig & BV_SIG_BEACON))
-		return sc->mask_other && bv_ip_line(l);
-	return bv_ip_line(l) || l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
-	       l5 == BV_W8('h', 'o', 's', 't', ':', 0, 0, 0) ||
-	       l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
-	       l == BV_W8('s', 'e', 'c', '-', 'g', 'p', 'c', ':');
+	/* a request that is not a beacon: only its client addresses, in a copy */
+	if (!(sc->lx.sig & BV_SIG_BEACON) && !sc->mask_other)
+		return 0;
+	return l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
+	       bv_filter_has(f, BV_NAME_HEADER, bv_fkey_word(w, BV_NAME_HEADER));
 }
 
 /* Whole header lines that do not matter, skipped in one step (up to 16):
  * returns the bytes consumed (through the last '\n'), or 0. */
 BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
 {
+	const struct bv_name_filter *f = bv_namefilt_get();
 	__u32 pos, start, len, nl;
 	__u64 w;
 
-	if (!sc)
+	if (!sc || !f)
 		return 0;
 	start = pos = sc->pos;
 	len = sc->len;
@@ -241,7 +232,7 @@ BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
 		if (pos + 8 > len)
 			break;
 		w = *(__u64 *)&sc->buf[pos & BV_MASK];
-		if ((__u8)w <= 0x20 || bv_line_may_matter(sc, w))
+		if ((__u8)w <= 0x20 || bv_line_may_matter(sc, f, w))
 			break;
 		nl = bv_find2(sc, pos, '\n', '\n');
 		if (nl >= len || sc->buf[nl & BV_MASK] != '\n')
@@ -257,14 +248,14 @@ BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
 }
 
 /*
- * A cookie pair whose name cannot be one we read (dtCookie, rxVisitor,
- * rxvt, dtDisabled, dtPC: exact, case-sensitive) is skipped up to its ';'
- * or the line end in one step. Leading spaces are taken first.
+ * A cookie pair whose name cannot be a configured one (the filter says so)
+ * is skipped up to its ';' or the line end in one step. Leading spaces are
+ * taken first.
  */
 BV_GLOBAL int bv_skip_cookie(struct bv_scratch *sc)
 {
 	__u32 pos, len, i, nd;
-	__u64 w, w4;
+	__u64 w;
 
 	if (!sc)
 		return 0;
@@ -280,12 +271,7 @@ BV_GLOBAL int bv_skip_cookie(struct bv_scratch *sc)
 	if (pos + 8 > len)
 		goto partial;
 	w = *(__u64 *)&sc->buf[pos & BV_MASK];
-	w4 = w & 0xffffffffULL;
-	if (w == BV_W8('d', 't', 'C', 'o', 'o', 'k', 'i', 'e') ||
-	    w == BV_W8('r', 'x', 'V', 'i', 's', 'i', 't', 'o') ||
-	    w == BV_W8('d', 't', 'D', 'i', 's', 'a', 'b', 'l') ||
-	    w4 == BV_W8('r', 'x', 'v', 't', 0, 0, 0, 0) ||
-	    w4 == BV_W8('d', 't', 'P', 'C', 0, 0, 0, 0))
+	if (bv_filter_has(bv_namefilt_get(), BV_NAME_COOKIE, bv_fkey_word(w, BV_NAME_COOKIE)))
 		goto partial;
 	nd = bv_find2(sc, pos, ';', '\n');
 	if (nd >= len || (sc->buf[nd & BV_MASK] != ';' && sc->buf[nd & BV_MASK] != '\n'))
@@ -299,11 +285,11 @@ partial:
 	return i ? 1 : 0;
 }
 
-/* The same for query parameters other than vi, app, ai, sn, si, type. */
+/* The same for query parameters that are neither type= nor a configured key. */
 BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
 {
 	__u32 pos, len;
-	__u64 w3, w4;
+	__u64 w4;
 
 	if (!sc)
 		return 0;
@@ -312,10 +298,8 @@ BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
 	if (pos + 4 > len)
 		return 0;
 	w4 = *(__u32 *)&sc->buf[pos & BV_MASK];
-	w3 = w4 & 0xffffff;
-	if (w3 == BV_W8('v', 'i', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('a', 'i', '=', 0, 0, 0, 0, 0) ||
-	    w3 == BV_W8('s', 'n', '=', 0, 0, 0, 0, 0) || w3 == BV_W8('s', 'i', '=', 0, 0, 0, 0, 0) ||
-	    w4 == BV_W8('a', 'p', 'p', '=', 0, 0, 0, 0) || w4 == BV_W8('t', 'y', 'p', 'e', 0, 0, 0, 0))
+	if (w4 == BV_W8('t', 'y', 'p', 'e', 0, 0, 0, 0) ||
+	    bv_filter_has(bv_namefilt_get(), BV_NAME_QUERY, bv_fkey_word(w4, BV_NAME_QUERY)))
 		return 0;
 	/* the whole name=value up to '&', '#' or a control byte/space */
 	return bv_run_skip(sc, '&', '#', '#');

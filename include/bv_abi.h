@@ -193,6 +193,7 @@ enum bv_stat {
 	BV_ST_BODY_UNREADABLE,    /* mobile bodies compressed or chunked */
 	BV_ST_BODY_CUT,           /* a crash event cut where it could not be erased: dropped */
 	BV_ST_MIDSTREAM,          /* pcap --midstream: segments of connections picked up mid-way */
+	BV_ST_NO_NAMES,           /* beacon-port payload before [names] was written: dropped */
 	BV_ST_IP_ANON_COMPUTED,   /* ip_anon=prefix_preserving: Crypto-PAn computed (cache miss) */
 	BV_ST_IP_ANON_TEXT_FALLBACK, /* ... a text address left in its truncated form */
 	BV_ST_MAX,

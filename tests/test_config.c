@@ -136,6 +136,19 @@ static void assert_config_equal(const struct bv_config *a, const struct bv_confi
 	assert_int_equal(a->k_anonymity, b->k_anonymity);
 	assert_int_equal(a->max_flows, b->max_flows);
 	assert_int_equal(a->key_rotation_s, b->key_rotation_s);
+	/* [names]: the same names with the same roles, in any order */
+	assert_int_equal(a->names.n, b->names.n);
+	for (int i = 0; i < a->names.n; i++) {
+		int found = 0;
+
+		for (int j = 0; j < b->names.n; j++)
+			if (!memcmp(&a->names.key[i], &b->names.key[j], sizeof(a->names.key[i])) &&
+			    a->names.val[i].roles == b->names.val[j].roles)
+				found = 1;
+		if (!found)
+			fail_msg("[names]: '%.*s' differs", (int)a->names.key[i].len,
+				 a->names.key[i].name);
+	}
 }
 
 static void assert_rule(const struct bv_path_rule *r, int kind, const char *pat, int crash)
@@ -850,7 +863,7 @@ static void test_structure_errors(void **state)
 
 	(void)state;
 	fail_exact("[global]\n[foo]\nx = 1\n", 2, "unknown section [foo] (expected global, "
-		   "beacon, anonymize, daemon, fleet, app:ID or host:NAME)");
+		   "beacon, anonymize, daemon, fleet, names, app:ID or host:NAME)");
 	fail_at("[Global]\n", 1, "unknown section [Global]");
 	fail_at("[app]\n", 1, "unknown section [app]");
 	fail_exact("[global]\nopt_in = on\n[beacon]\n[global]\n", 4,
@@ -1211,8 +1224,14 @@ static void test_example_file(void **state)
 		"ports", "methods", "path", "crash_path", "key", "metrics",
 		"session_timeout", "k_anonymity", "max_flows", "key_rotation",
 	};
-	for (size_t i = 0; i < 12 + sizeof(others) / sizeof(others[0]); i++) {
-		const char *k = i < 12 ? bv_policy_keys[i] : others[i - 12];
+	size_t nnames = 0;
+
+	while (bv_names_keys[nnames])
+		nnames++;
+	for (size_t i = 0; i < 12 + sizeof(others) / sizeof(others[0]) + nnames; i++) {
+		size_t no = sizeof(others) / sizeof(others[0]);
+		const char *k = i < 12 ? bv_policy_keys[i] : i < 12 + no ? others[i - 12]
+									 : bv_names_keys[i - 12 - no];
 		snprintf(key, sizeof(key), "\n%s = ", k);
 		char *hit = strstr(text, key);
 		snprintf(key, sizeof(key), "\n# %s = ", k);
@@ -1221,7 +1240,7 @@ static void test_example_file(void **state)
 		if (!hit)
 			fail_msg("example lacks key '%s'", k);
 	}
-	const char *sects[] = { "\n[global]", "\n[beacon]", "\n[anonymize]", "\n[daemon]",
+	const char *sects[] = { "\n[global]", "\n[beacon]", "\n[anonymize]", "\n[daemon]", "\n[names]",
 				"\n# [app:", "\n# [host:" };
 	for (size_t i = 0; i < sizeof(sects) / sizeof(sects[0]); i++)
 		if (!strstr(text, sects[i]))
@@ -1313,7 +1332,7 @@ static void check_maps(const struct bv_map_fds *m, const struct bv_config *c)
 
 static void test_apply(void **state)
 {
-	struct bv_map_fds m = { -1, -1, -1, -1, -1, -1 };
+	struct bv_map_fds m = { -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct bv_config a, b, d;
 	char err[ERRLEN] = "";
 
@@ -1365,7 +1384,7 @@ static void test_apply(void **state)
 	check_maps(&m, &d);
 
 	/* a negative fd skips that map */
-	struct bv_map_fds only = { -1, -1, -1, m.ports, -1, -1 };
+	struct bv_map_fds only = { -1, -1, -1, m.ports, -1, -1, -1, -1 };
 	assert_int_equal(bv_config_apply(&b, &only, err, sizeof(err)), 0);
 	__u32 port = 9000, zero = 0;
 	__u8 v = 0;
@@ -1378,7 +1397,7 @@ static void test_apply(void **state)
 	/* errors name the map: a map of the wrong value size */
 	int wrong = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bv_wrong", sizeof(__u32), 4, 1, NULL);
 	assert_true(wrong >= 0);
-	struct bv_map_fds bad = { -1, -1, -1, -1, -1, -1 };
+	struct bv_map_fds bad = { -1, -1, -1, -1, -1, -1, -1, -1 };
 	bad.paths = wrong;
 	assert_int_equal(bv_config_apply(&a, &bad, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bv_paths: update of rule"));

@@ -89,6 +89,7 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_BODY_UNREADABLE - BV_DEC_MAX] = "mobile bodies not readable (compressed, chunked)",
 	[BV_ST_BODY_CUT - BV_DEC_MAX] = "mobile bodies dropped: a crash event cut where it could not be erased",
 	[BV_ST_MIDSTREAM - BV_DEC_MAX] = "pcap --midstream: segments of connections picked up mid-way",
+	[BV_ST_NO_NAMES - BV_DEC_MAX] = "beacon-port payload dropped: the [names] maps were never written",
 	[BV_ST_IP_ANON_COMPUTED - BV_DEC_MAX] = "ip_anon: addresses run through Crypto-PAn (not in the cache)",
 	[BV_ST_IP_ANON_TEXT_FALLBACK - BV_DEC_MAX] = "ip_anon: text addresses left truncated (longer form, cut, escaped)",
 };

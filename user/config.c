@@ -35,6 +35,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "names.h"
 #include "ipanon.h"
 #include "redis_url.h"
 
@@ -354,6 +355,7 @@ void bv_config_defaults(struct bv_config *c)
 	c->max_flows = 65536;
 	c->key_rotation_s = 24 * 3600;
 	c->fleet_visitor_lifetime_s = 48 * 3600;
+	bv_names_defaults(&c->names);
 }
 
 void bv_config_free(struct bv_config *c)
@@ -367,10 +369,11 @@ void bv_config_free(struct bv_config *c)
 /* ------------------------------------------------------------------ */
 /* The parser                                                         */
 
-enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_FLEET, S_APP };
+enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_FLEET, S_NAMES, S_APP };
 static const char *const sect_names[] = {
 	[S_GLOBAL] = "global", [S_BEACON] = "beacon",
 	[S_ANONYMIZE] = "anonymize", [S_DAEMON] = "daemon", [S_FLEET] = "fleet",
+	[S_NAMES] = "names",
 };
 
 static const char *const beacon_keys[] = { "ports", "methods", "path", "crash_path", NULL };
@@ -574,7 +577,7 @@ static int section_line(struct pctx *x, const char *p, size_t n)
 			key.id[i] = h[i] >= 'A' && h[i] <= 'Z' ? (char)(h[i] - 'A' + 'a') : h[i];
 	} else {
 		failf(x, "unknown section [%s] (expected global, beacon, anonymize, "
-		      "daemon, fleet, app:ID or host:NAME)", q(qb, sizeof(qb), name));
+		      "daemon, fleet, names, app:ID or host:NAME)", q(qb, sizeof(qb), name));
 		return -1;
 	}
 
@@ -1105,6 +1108,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_FLEET:
 		keys = fleet_keys;
 		break;
+	case S_NAMES:
+		keys = bv_names_keys;
+		break;
 	}
 	ki = key_index(keys, name);
 	if (ki < 0) {
@@ -1172,6 +1178,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_FLEET:
 		fleet_key(x, name, value);
 		break;
+	case S_NAMES:
+		if (bv_names_set(&x->c->names, name, value, msg, sizeof(msg)) < 0)
+			failf(x, "%s", msg);
+		break;
 	case S_NONE:
 		break;
 	}
@@ -1185,6 +1195,15 @@ static int resolve(struct pctx *x)
 	const struct bv_path_rule *up = x->up;
 	int nup = x->nup, n = 0;
 
+	if (x->sect_line[S_NAMES]) {
+		char msg[400];
+
+		if (bv_names_check(&c->names, msg, sizeof(msg)) < 0) {
+			x->line = x->sect_line[S_NAMES];
+			failf(x, "%s", msg);
+			return -1;
+		}
+	}
 	/* Fleet key periods are named by their start in the UTC day. */
 	if (c->fleet_redis[0] && 86400 % c->key_rotation_s) {
 		x->line = x->redis_line;
@@ -1480,6 +1499,8 @@ int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 		return -1;
 	}
 	if (fds->apppol >= 0 && apply_apppol(c, fds->apppol, err, errlen) < 0)
+		return -1;
+	if (bv_names_apply(&c->names, fds->names, fds->namefilt, err, errlen) < 0)
 		return -1;
 	if (fds->ipanon >= 0) {
 		unsigned char key[32];

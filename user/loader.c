@@ -406,6 +406,8 @@ void bv_map_fds_get(struct beaconveil_bpf *s, struct bv_map_fds *fds)
 	fds->settings = bpf_map__fd(s->maps.bv_settings);
 	fds->ports = bpf_map__fd(s->maps.bv_ports);
 	fds->paths = bpf_map__fd(s->maps.bv_paths);
+	fds->names = bpf_map__fd(s->maps.bv_names);
+	fds->namefilt = bpf_map__fd(s->maps.bv_namefilt);
 	fds->ipanon = bpf_map__fd(s->maps.bv_ipanon);
 }
 
@@ -486,6 +488,7 @@ static const char *const stat_names[] = {
 	ST(BODY_UNREADABLE) = "body_unreadable",
 	ST(BODY_CUT) = "body_cut",
 	ST(MIDSTREAM) = "midstream",
+	ST(NO_NAMES) = "no_names",
 	ST(IP_ANON_COMPUTED) = "ip_anon_computed",
 	ST(IP_ANON_TEXT_FALLBACK) = "ip_anon_text_fallback",
 };

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Which role a header, cookie, query key or body key plays: the names are
+ * data (include/bv_names.h, written by userspace from [names]). Two steps:
+ * the bit filter over a name's first bytes (cheap, run on the raw bytes of
+ * a line before its name is read, and on a finished name), then the exact
+ * table. A "no" of the filter is certain; a "yes" may be a collision.
+ */
+#ifndef BV_NAMEMATCH_H
+#define BV_NAMEMATCH_H
+
+#include "bv_lexer.h"
+
+static __always_inline const struct bv_name_filter *bv_namefilt_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bv_namefilt, &zero);
+}
+
+/* Names written? Until then nothing of a beacon port may be read. */
+static __always_inline int bv_names_ready(void)
+{
+	const struct bv_name_filter *f = bv_namefilt_get();
+
+	return f && f->valid == 1;
+}
+
+static __always_inline int bv_filter_has(const struct bv_name_filter *f, __u32 where, __u64 key)
+{
+	__u32 b = bv_name_fbit(key);
+
+	if (!f)
+		return 1; /* cannot tell: the exact table decides */
+	/* keep the mask below: the compiler may know where < 4, the
+	 * verifier (after a spill) may not */
+	asm volatile("" : "+r"(where));
+	return (f->bits[where & (BV_NAME_WHERE_MAX - 1)][(b >> 6) & (BV_NAMEFILT_BITS / 64 - 1)] >>
+		(b & 63)) & 1;
+}
+
+/* The filter key of a name that starts with the 8 bytes w of a buffer,
+ * without a loop: the first delimiter byte is found a word at a time (the
+ * lowest flagged byte of the zero-byte test is always exact). */
+static __always_inline __u64 bv_fkey_word(__u64 w, __u32 where)
+{
+	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	__u64 keep = bv_name_fkey_len(where) == 8 ? ~0ULL : 0xffffffffULL;
+	__u64 x = w ^ (ones * (__u8)bv_name_delim(where));
+	__u64 hit = (x - ones) & ~x & highs & keep;
+
+	if (where == BV_NAME_HEADER)
+		w |= 0x2020202020202020ULL;
+	if (hit)
+		keep = ((hit & -hit) << 1) - 1; /* through the delimiter */
+	return w & keep;
+}
+
+/* The same key of the finished name in the token register (a word of
+ * it, the delimiter put after a short name). */
+static __always_inline __u64 bv_fkey_tok(const struct bv_lexer *lx, __u32 where)
+{
+	__u32 n = bv_name_fkey_len(where), tl = lx->tok_len;
+	__u64 w = *(const __u64 *)lx->tok, used;
+
+	if (tl >= n) {
+		used = n == 8 ? ~0ULL : 0xffffffffULL;
+	} else {
+		tl &= 7; /* < n <= 8 */
+		used = ~0ULL >> (8 * (7 - tl)); /* tl + 1 bytes */
+		w = (w & (used >> 8)) | (__u64)(__u8)bv_name_delim(where) << (8 * tl);
+	}
+	if (where == BV_NAME_HEADER)
+		w |= 0x2020202020202020ULL;
+	return w & used;
+}
+
+/* 1 when a < b, for a, b < 2^31, without a branch: the verifier then
+ * walks the loops below once instead of once per way out of them. */
+static __always_inline __u32 bv_lt(__u32 a, __u32 b)
+{
+	return (a - b) >> 31;
+}
+
+/* bv_names[where, tok[0..n)], or NULL. Every byte of the key is written
+ * (those past n as 0), so the loop has no exit to explore. */
+static __always_inline const struct bv_name_val *bv_names_get(const struct bv_lexer *lx, __u32 where,
+							      __u32 n)
+{
+	struct bv_name_key k;
+
+	k.where = (__u8)where;
+	k.len = (__u8)n;
+	for (__u32 i = 0; i < BV_NAME_LEN; i++) {
+		k.name[i] = (char)(lx->tok[i] & (char)(0 - bv_lt(i, n)));
+		/* a byte loop, not a memcpy() call (which BPF does not have) */
+		asm volatile("" ::: "memory");
+	}
+	return bpf_map_lookup_elem(&bv_names, &k);
+}
+
+/* Strips one [0-9_] off the end of tok[0..base) per call. */
+struct bv_sfx_ctx {
+	const struct bv_lexer *lx;
+	__u32 base;
+};
+
+static long bv_sfx_cb(__u64 i, void *vctx)
+{
+	struct bv_sfx_ctx *x = vctx;
+	char c;
+
+	if (!x->lx || x->base == 0)
+		return 1;
+	c = x->lx->tok[(x->base - 1) & (BV_TOK_LEN - 1)];
+	if (!((c >= '0' && c <= '9') || c == '_'))
+		return 1;
+	x->base--;
+	return 0;
+}
+
+/*
+ * The roles (enum bv_name_role bits) of the name in the token register at
+ * `where`, 0 for none. A cookie name may carry an environment suffix of
+ * [0-9_] after a configured name (dtCookie1234 is dtCookie): the exact
+ * name is tried first, then the name without its trailing [0-9_].
+ */
+BV_GLOBAL int bv_name_roles(const struct bv_lexer *lx, __u32 where)
+{
+	const struct bv_name_val *v;
+	__u32 n, base;
+
+	if (!lx || where >= BV_NAME_WHERE_MAX)
+		return 0;
+	n = lx->tok_len;
+	if (n == 0 || n >= BV_TOK_LEN || (lx->flags & BV_LXF_TOKOVF))
+		return 0;
+	if (!bv_filter_has(bv_namefilt_get(), where, bv_fkey_tok(lx, where)))
+		return 0;
+	if (n <= BV_NAME_LEN) {
+		v = bv_names_get(lx, where, n);
+		if (v)
+			return v->roles;
+	}
+	if (where != BV_NAME_COOKIE)
+		return 0;
+	{
+		struct bv_sfx_ctx x = { .lx = lx, .base = n };
+
+		/* a callback is verified once, whatever the suffix's length */
+		bpf_loop(BV_TOK_LEN, bv_sfx_cb, &x, 0);
+		base = x.base;
+	}
+	if (base == n || base == 0 || base > BV_NAME_LEN)
+		return 0;
+	v = bv_names_get(lx, where, base);
+	return v ? v->roles : 0;
+}
+
+#endif /* BV_NAMEMATCH_H */
