@@ -376,6 +376,38 @@ static void test_bpf_vectors_xff(void **state)
 	}
 }
 
+/* Every pair exactly, in text too: a Forwarded node with a port has room
+ * for any sanitized form (the port becomes padding); pcap and mirror. */
+static void test_bpf_vectors_forwarded(void **state)
+{
+	struct bv_harness M;
+	char req[512], why[128];
+	struct rfc7239_nodes nodes;
+
+	(void)state;
+	assert_int_equal(open_mode(&M, BV_MODE_MIRROR), 0);
+	use_key(&M, KEY);
+	for (size_t i = 0; i < NV4; i++) {
+		for (int m = 0; m < 2; m++) {
+			__u64 fb = st(m ? &M : &H, BV_ST_IP_ANON_TEXT_FALLBACK);
+			const char *o, *v;
+
+			snprintf(req, sizeof(req),
+				 "POST /rb_bf1 HTTP/1.1\r\nForwarded: for=\"%s:65535\";proto=http\r\n\r\n",
+				 V4[i][0]);
+			o = http_run(m ? &M : &H, 4, req, 0);
+			v = hval(o, "Forwarded: ");
+			if (!rfc7239_parse(v, strlen(v), &nodes, why, sizeof(why)))
+				fail_msg("%s: %s", v, why);
+			assert_int_equal(nodes.n, 1);
+			assert_string_equal(nodes.node[0], V4[i][1]);
+			assert_string_equal(nodes.port[0], "");
+			assert_int_equal(st(m ? &M : &H, BV_ST_IP_ANON_TEXT_FALLBACK), fb);
+		}
+	}
+	harness_close(&M);
+}
+
 /* ---- IPv6: prefixes, and the program against the reference ---------------- */
 
 static void random_pair(uint8_t a[16], uint8_t b[16], int *k)
@@ -857,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_aes_shared_code),
 		cmocka_unit_test(test_bpf_vectors_l3),
 		cmocka_unit_test(test_bpf_vectors_xff),
+		cmocka_unit_test(test_bpf_vectors_forwarded),
 		cmocka_unit_test(test_ipv6_prefix_property_and_bpf),
 		cmocka_unit_test(test_same_key_same_mapping_modes_cache),
 		cmocka_unit_test(test_text_fallbacks),
