@@ -14,7 +14,9 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(BUILD) -
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	      -Wno-unused-parameter -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
 LIBS      := $(shell pkg-config --libs libbpf libxdp libpcap inih libmicrohttpd hiredis 2>/dev/null || echo -lbpf -lxdp -lpcap -linih -lmicrohttpd -lhiredis) -lelf -lz -lm
-TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# libcrypto: only the tests' reference Crypto-PAn (tests/cryptopan_ref.c)
+CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka) $(CRYPTO_LIBS)
 
 BPF_SRC   := bpf/beaconveil.bpf.c
 BPF_OBJ   := $(BUILD)/beaconveil.bpf.o

@@ -492,6 +492,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	sc->seg_drop = 0;
 	sc->drop_reset = 0;
 	sc->known_dec = BV_UNDECIDED;
+	bv_iptok_reset(sc); /* nothing left from another packet */
 
 	if (!f) {
 		/*
@@ -599,6 +600,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		}
 	} else {
 		bpf_loop(BV_SCRATCH_LEN + 1, bv_scan_cb, &x, 0);
+		bv_iptok_flush(sc); /* the addresses of this segment */
 		bv_spans_apply(sc);
 		if (sc->lx.st == LX_MIDSTREAM) {
 			/* a run cut by the segment's end may be long */
@@ -692,6 +694,11 @@ static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *
 	else
 		__builtin_memset(&sc->hkey, 0, sizeof(sc->hkey));
 	sc->ifindex = ctx->ingress_ifindex;
+	{
+		struct bv_ipanon *an = bpf_map_lookup_elem(&bv_ipanon, &zero);
+
+		sc->ipt.on = an && an->on == 1; /* prefix-preserving text too */
+	}
 	/* a copy (mirror, pcap) goes to analysis tools: every request's
 	 * client address is masked there, not only beacons' */
 	sc->mask_other = bv_mode != BV_MODE_INLINE &&

@@ -216,6 +216,7 @@ BV_GLOBAL int bv_fwd_char(struct bv_scratch *sc, __u32 pos, char c)
 	lx = &sc->lx;
 
 	if (lx->sub == F_FOR && (lx->sub2 & BV_FWD_CLOSED)) {
+		bv_iptok_more(sc, pos, c); /* the node's length, for ip_anon */
 		bv_put(sc, pos, ';');
 		if (c == '"') { /* the original end of the quoted string */
 			lx->sub = F_SKIP;

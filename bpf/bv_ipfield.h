@@ -9,6 +9,7 @@
 
 #include "bv_lexer.h"
 #include "bv_textmask.h"
+#include "bv_iptext.h"
 
 /* ---- addresses in text ------------------------------------------------- */
 
@@ -34,9 +35,11 @@ BV_GLOBAL int bv_ip_out(struct bv_scratch *sc, __u32 pos, char c)
 	cfg.keep6 = lx->pol.ipv6_prefix / 16;
 	cfg.public_only = lx->pol.ip_mask == BV_IPMASK_PUBLIC;
 	cfg.pad = lx->hdr == H_MB_IP ? '&' : ' '; /* a form body: empty parameters */
+	if (lx->hdr == H_FWD)
+		cfg.pad = ';'; /* RFC 7239 allows no space in an element, but empty pairs */
+	bv_iptok_char(sc, pos, c, cfg.pad,
+		      lx->ipm.fam == 0 && lx->ipm.ndig == 0 && lx->ipm.flags == 0);
 	if (lx->hdr == H_FWD) {
-		/* RFC 7239 allows no space in an element, but empty pairs */
-		cfg.pad = ';';
 		if ((lx->sub2 & BV_FWD_BRACKET) && lx->ipm.fam == 0) {
 			lx->ipm.fam = 6;
 			lx->ipm.keep = cfg.keep6;
@@ -48,6 +51,7 @@ BV_GLOBAL int bv_ip_out(struct bv_scratch *sc, __u32 pos, char c)
 		out = '"'; /* the padding goes outside the quoted node */
 		lx->sub2 |= BV_FWD_CLOSED;
 	}
+	bv_iptok_after(sc, c, out);
 	if ((lx->ipm.flags & (BV_IPM_MASKING | BV_IPM_COUNTED)) == BV_IPM_MASKING) {
 		lx->ipm.flags |= BV_IPM_COUNTED;
 		if (pos >= sc->live_from)

@@ -10,6 +10,7 @@
 #include "bv_flow.h"
 #include "bv_parse.h"
 #include "bv_names.h"
+#include "bv_aes.h"
 
 #ifndef BV_MAX_FLOWS
 #define BV_MAX_FLOWS 65536 /* userspace may resize before load */
@@ -123,6 +124,44 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_keys SEC(".maps");
 
+/* Key of prefix-preserving address anonymization (Crypto-PAn), set by
+ * userspace from the config; all zero: addresses are truncated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_ipanon);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_ipanon SEC(".maps");
+
+/* Crypto-PAn results: 32 AES blocks per IPv4 address, 128 per IPv6, so
+ * each address is computed once per key generation. Not pinned: a restart
+ * only computes again. */
+#define BV_IPCACHE_MAX 16384
+struct bv_ipcache_key {
+	__u32 a[4];     /* the address as on the wire (IPv4: a[0], rest 0) */
+	__u32 gen;      /* bv_ipanon.gen it was computed with */
+	__u32 family;   /* 4 or 6 */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BV_IPCACHE_MAX);
+	__type(key, struct bv_ipcache_key);
+	__type(value, __u32[4]);
+} bv_ipcache SEC(".maps");
+
+/* Crypto-PAn of one address (bv_cpan.h), in and out with its work area. */
+struct bv_cpan_io {
+	__u32 a[4];     /* in: the address, network order (IPv4: a[0]);
+			   out: its anonymized form (when 1 is returned) */
+	__u32 family;   /* 4 or 6 */
+	__u32 h[4];     /* work: the address, host-order words */
+	__u32 cur[4];   /* work: the PRF input */
+	__u32 otp[4];   /* work: the one-time pad */
+	struct bv_aes_blk blk;
+	struct bv_ipcache_key ck;
+};
+
 /* One struct bv_event per beacon decision, for the daemon. */
 #define BV_EVENTS_SIZE (1 << 22)                  /* ~50k events */
 #define BV_EVENTS_WAKE (BV_EVENTS_SIZE / 4)
@@ -150,6 +189,40 @@ struct bv_span {
 	__u8 kind;      /* SPAN_* (bv_lexer.h): what it is, for counting */
 };
 
+/* A text address being read (bpf/bv_iptext.h): where it started in this
+ * segment and its original characters, so that at its end it can be
+ * written again in its prefix-preserving form. */
+#define BV_IPT_MAX 64
+/* Working registers of its parser and printer, kept in memory so that the
+ * verifier does not follow every value they can take. */
+struct bv_ipt_work {
+	__u32 v, nd, dots, ng, dc, fam, bad, port, a4, alen;
+	__u32 bs, bl, rs, rl, m, n, extra;
+	__u32 tl, put_raw, put_close; /* what bv_ipt_put_cb writes */
+	__u16 g[8];
+	__u32 wd[8];
+};
+struct bv_iptslot {
+	__u16 pos;      /* buf offset of its first character */
+	__u8 len;       /* characters so far */
+	__u8 state;     /* BV_IPT_* (bv_iptext.h) */
+	__u8 pad;       /* padding character of its field */
+	__u8 ctx;       /* BV_IPTC_* */
+	__u8 _r[2];
+	char raw[BV_IPT_MAX];
+};
+#define BV_IPT_SLOTS 8  /* addresses of one segment rewritten at its end */
+struct bv_iptok {
+	__u8 on;        /* this packet: bv_ipanon on */
+	__u8 n;         /* slot of the token under way */
+	__u8 _r[6];
+	struct bv_iptslot tok;  /* the one being rewritten */
+	struct bv_iptslot slot[BV_IPT_SLOTS];
+	char out[BV_IPT_MAX];
+	struct bv_ipt_work w;
+	struct bv_cpan_io io;
+};
+
 struct bv_scratch {
 	struct bv_lexer lx;     /* the lexer being run */
 	struct bv_policy gpol;  /* global policy, sanitised */
@@ -175,6 +248,7 @@ struct bv_scratch {
 	__u8 _pad3[6];
 	struct bv_pkt outer;    /* bv_encap.h */
 	struct bv_span spans[BV_MAX_SPANS];
+	struct bv_iptok ipt;
 	char buf[2 * BV_SCRATCH_LEN]; /* upper half: slack for word loads/stores */
 };
 

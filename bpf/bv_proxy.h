@@ -12,6 +12,7 @@
 
 #include "bv_addr.h"
 #include "bv_http.h"
+#include "bv_iptext.h"
 
 #define BV_PROXY1_MAX 107  /* longest v1 line, CRLF included (PROXY protocol) */
 #define BV_PROXY1_SRC 11   /* "PROXY TCP4 " */
@@ -146,6 +147,7 @@ BV_GLOBAL int bv_proxy_v1(struct bv_scratch *sc)
 			return -1;
 		bv_ip_char(sc, BV_PROXY1_SRC + i, c);
 	}
+	bv_iptok_flush(sc); /* ip_anon: SRC whole, padded with spaces */
 	bv_ip_reset(lx);
 	/* the IPv4 tail's padding spaces, all at its end; none inside */
 	for (__u32 i = 0; i < BV_PROXY1_ADDR; i++) {

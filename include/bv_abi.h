@@ -212,6 +212,8 @@ enum bv_stat {
 	BV_ST_ENCAP_MALFORMED,    /* tunnel packets cut or broken (outer or inner): dropped */
 	BV_ST_ENCAP_UNSUPPORTED,  /* tunnel packets not carrying Ethernet, or nested: dropped */
 	BV_ST_NO_NAMES,           /* beacon-port payload before [names] was written: dropped */
+	BV_ST_IP_ANON_COMPUTED,   /* ip_anon=prefix_preserving: Crypto-PAn computed (cache miss) */
+	BV_ST_IP_ANON_TEXT_FALLBACK, /* ... a text address left in its truncated form */
 	BV_ST_MAX,
 };
 
@@ -260,6 +262,23 @@ struct bv_hash_key {
 	__u64 k[2];
 	__u32 epoch;
 	__u32 _pad;
+};
+
+/*
+ * bv_ipanon[0]: keyed prefix-preserving anonymization of addresses
+ * (Crypto-PAn, docs/MASKING.md), written by userspace from the config.
+ * `on` 0 (all zero, never written): addresses are truncated as before.
+ * The 32-byte Crypto-PAn key is kept expanded: the AES-128 round keys of
+ * its first 16 bytes and pad = AES(those, its last 16 bytes). Words are
+ * numbers whose big-endian bytes are the block (rk[0] = key bytes 0..3).
+ * `gen` changes with every key change: cached results of another
+ * generation are never used.
+ */
+struct bv_ipanon {
+	__u32 on;        /* 1: ip_anon = prefix_preserving */
+	__u32 gen;
+	__u32 pad[4];
+	__u32 rk[44];
 };
 
 #define BV_EVENT_APP_LEN 32

@@ -18,7 +18,7 @@ $(BUILD)/empty.skel.h: $(BUILD)/empty.bpf.o
 	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/bv-bench: tools/bench/bv-bench.c $(BUILD)/empty.skel.h $(SKEL) $(USER_OBJS) $(TEST_LIB_OBJS) $(USER_HDRS) $(wildcard tests/*.h)
-	$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(TEST_LIB_OBJS) -o $@ $(LIBS)
+	$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(TEST_LIB_OBJS) -o $@ $(LIBS) $(CRYPTO_LIBS)
 
 $(BUILD)/bv-attach: tools/bench/bv-attach.c $(BUILD)/empty.skel.h $(SKEL) $(USER_OBJS) $(USER_HDRS)
 	$(CC) $(CFLAGS) $< $(USER_OBJS) -o $@ $(LIBS)

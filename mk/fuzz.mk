@@ -70,7 +70,7 @@ $(FUZZ_DIR)/obj/fz/%.o: tests/fuzz/%.c $(FZ_HDRS) $(ASAN_SKEL)
 
 $(FUZZ_DIR)/fuzz_packet: $(FUZZ_DIR)/obj/fz/fuzz_packet.o $(FZ_SUPPORT:%=$(FUZZ_DIR)/obj/fz/%.o) \
 		$(FZ_USER_OBJS) $(FZ_TLIB_OBJS)
-	$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer $^ -o $@ $(LIBS)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer $^ -o $@ $(LIBS) $(CRYPTO_LIBS)
 
 $(FUZZ_DIR)/fuzz_config: $(FUZZ_DIR)/obj/fz/fuzz_config.o $(FZ_USER_OBJS)
 	$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer $^ -o $@ $(LIBS)

@@ -29,10 +29,10 @@ umount /sys/fs/bpf
 bv_daemon "$BV_TMP/d1.log" -i bvA -c "$BV_TMP/bv.conf"
 D1=$BV_DPID
 [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || bv_fail "daemon did not mount bpffs"
-for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec bv_names bv_namefilt; do
+for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec bv_names bv_namefilt bv_ipanon; do
 	[ -e "$BV_PIN/$m" ] || bv_fail "$BV_PIN/$m not pinned"
 done
-bv_ok "bpffs mounted by the daemon, 10 maps pinned"
+bv_ok "bpffs mounted by the daemon, 13 maps pinned"
 
 # --- attached, natively, and visible ------------------------------------
 grep -q "attached to bvA: program id [0-9]*, inline mode, native XDP" "$BV_TMP/d1.log" ||
@@ -41,7 +41,7 @@ grep -q "attached to bvA: program id [0-9]*, inline mode, native XDP" "$BV_TMP/d
 grep -q "^daemon: running, pid $D1, interfaces bvA" "$BV_TMP/status" || bv_fail "status: daemon"
 grep -q "^bvA: beaconveil prog id [0-9]*, inline mode, native XDP, daemon pid $D1" "$BV_TMP/status" ||
 	{ cat "$BV_TMP/status"; bv_fail "status: bvA"; }
-grep -q "^maps: 12 of 12 pinned" "$BV_TMP/status" || bv_fail "status: maps"
+grep -q "^maps: 13 of 13 pinned" "$BV_TMP/status" || bv_fail "status: maps"
 ID1=$(bv_prog_id bvA)
 grep -q "prog/xdp" <<<"$(ip -d link show bvA)" || bv_fail "ip link shows no XDP program on bvA"
 bv_ok "attached natively (prog id $ID1), status agrees"
@@ -74,7 +74,7 @@ grep -q "detached from bvA (program id $ID1)" "$BV_TMP/d1.log" || bv_fail "no de
 "$BV" status >"$BV_TMP/status"
 grep -q "^daemon: not running" "$BV_TMP/status" || bv_fail "status after stop: daemon"
 grep -q "^no interface has the beaconveil program attached" "$BV_TMP/status" || bv_fail "still attached after SIGTERM"
-grep -q "^maps: 12 of 12 pinned" "$BV_TMP/status" || bv_fail "maps were unpinned on a clean stop"
+grep -q "^maps: 13 of 13 pinned" "$BV_TMP/status" || bv_fail "maps were unpinned on a clean stop"
 grep -q "prog/xdp" <<<"$(ip -d link show bvA)" && bv_fail "ip link still shows XDP on bvA"
 bv_ok "SIGTERM: exit 0, detached, maps kept"
 
@@ -150,9 +150,9 @@ bv_ok "mirror mode redirects kept packets out of --egress"
 # bvA still carries the skb-mode program of the SIGKILLed daemon
 "$BV" unload -i bvA >"$BV_TMP/unload" || bv_fail "unload -i bvA failed"
 grep -q "detached beaconveil (prog id [0-9]*) from bvA" "$BV_TMP/unload" || bv_fail "unload: $(cat "$BV_TMP/unload")"
-grep -q "removed 12 pinned maps" "$BV_TMP/unload" || bv_fail "unload kept the pins: $(cat "$BV_TMP/unload")"
+grep -q "removed 13 pinned maps" "$BV_TMP/unload" || bv_fail "unload kept the pins: $(cat "$BV_TMP/unload")"
 "$BV" status >"$BV_TMP/status"
-grep -q "^maps: 0 of 12" "$BV_TMP/status" || bv_fail "pins left after unload"
+grep -q "^maps: 0 of 13" "$BV_TMP/status" || bv_fail "pins left after unload"
 grep -q "beaconveil prog id" "$BV_TMP/status" && bv_fail "a program left after unload"
 grep -q "nothing to unload" <<<"$("$BV" unload)" || bv_fail "second unload"
 bv_ok "unload detaches and removes the pins"

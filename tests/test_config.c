@@ -119,6 +119,9 @@ static void assert_config_equal(const struct bv_config *a, const struct bv_confi
 	assert_int_equal(a->settings.methods, b->settings.methods);
 	assert_int_equal(a->settings.anon_key[0], b->settings.anon_key[0]);
 	assert_int_equal(a->settings.anon_key[1], b->settings.anon_key[1]);
+	assert_int_equal(a->ip_anon, b->ip_anon);
+	assert_int_equal(a->ip_anon_key_set, b->ip_anon_key_set);
+	assert_memory_equal(a->ip_anon_key, b->ip_anon_key, sizeof(a->ip_anon_key));
 	assert_int_equal(a->nports, b->nports);
 	assert_memory_equal(a->ports, b->ports, sizeof(a->ports[0]) * (size_t)a->nports);
 	assert_int_equal(a->nvxlan, b->nvxlan);
@@ -608,6 +611,28 @@ static void test_anonymize_key(void **state)
 	assert_int_equal(c.settings.flags, 0);
 	fail_exact("[anonymize]\nother_requests = maybe\n", 2,
 		   "key 'other_requests': value 'maybe' is not a boolean (on/off, true/false, yes/no, 1/0)");
+
+	/* ip_anon: truncate (the default) or prefix_preserving; ip_anon_key:
+	 * 64 hex digits, not all zero */
+	assert_int_equal(c.ip_anon, 0);
+	assert_int_equal(c.ip_anon_key_set, 0);
+	load_ok("[anonymize]\nip_anon = prefix_preserving\nip_anon_key = "
+		"1522178d33a4cf80130a5b1649907d10d8988f837979652762574c2d2a842202\n", &c);
+	assert_int_equal(c.ip_anon, 1);
+	assert_int_equal(c.ip_anon_key_set, 1);
+	assert_int_equal(c.ip_anon_key[0], 0x15);
+	assert_int_equal(c.ip_anon_key[3], 0x8d);
+	assert_int_equal(c.ip_anon_key[31], 0x02);
+	load_ok("[anonymize]\nip_anon = truncate\n", &c);
+	assert_int_equal(c.ip_anon, 0);
+	fail_exact("[anonymize]\nip_anon = crypto\n", 2,
+		   "key 'ip_anon': value 'crypto' is not one of truncate, prefix_preserving");
+	fail_exact("[anonymize]\nip_anon_key = 00112233\n", 2,
+		   "key 'ip_anon_key': value '00112233' must be exactly 64 hex digits (256 bits)");
+	fail_exact("[anonymize]\nip_anon_key = "
+		   "0000000000000000000000000000000000000000000000000000000000000000\n", 2,
+		   "key 'ip_anon_key': the all-zero key is reserved (it means: no key configured, "
+		   "one is derived from [anonymize] key)");
 
 	const char *bad[] = {
 		"00112233445566778899aabbccddeef", "00112233445566778899aabbccddeeff0",
@@ -1364,7 +1389,7 @@ static void check_maps(const struct bv_map_fds *m, const struct bv_config *c)
 
 static void test_apply(void **state)
 {
-	struct bv_map_fds m = { -1, -1, -1, -1, -1, -1, -1 };
+	struct bv_map_fds m = { -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct bv_config a, b, d;
 	char err[ERRLEN] = "";
 
@@ -1417,7 +1442,7 @@ static void test_apply(void **state)
 	check_maps(&m, &d);
 
 	/* a negative fd skips that map */
-	struct bv_map_fds only = { -1, -1, -1, m.ports, -1, -1, -1 };
+	struct bv_map_fds only = { -1, -1, -1, m.ports, -1, -1, -1, -1 };
 	assert_int_equal(bv_config_apply(&b, &only, err, sizeof(err)), 0);
 	__u32 port = 9000, zero = 0;
 	__u8 v = 0;
@@ -1430,7 +1455,7 @@ static void test_apply(void **state)
 	/* errors name the map: a map of the wrong value size */
 	int wrong = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bv_wrong", sizeof(__u32), 4, 1, NULL);
 	assert_true(wrong >= 0);
-	struct bv_map_fds bad = { -1, -1, -1, -1, -1, -1, -1 };
+	struct bv_map_fds bad = { -1, -1, -1, -1, -1, -1, -1, -1 };
 	bad.paths = wrong;
 	assert_int_equal(bv_config_apply(&a, &bad, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bv_paths: update of rule"));

@@ -94,6 +94,8 @@ static const char *const stat_desc[BV_ST_MAX - BV_DEC_MAX] = {
 	[BV_ST_ENCAP_MALFORMED - BV_DEC_MAX] = "tunnel packets cut or broken: dropped",
 	[BV_ST_ENCAP_UNSUPPORTED - BV_DEC_MAX] = "tunnel packets not carrying Ethernet, or nested: dropped",
 	[BV_ST_NO_NAMES - BV_DEC_MAX] = "beacon-port payload dropped: the [names] maps were never written",
+	[BV_ST_IP_ANON_COMPUTED - BV_DEC_MAX] = "ip_anon: addresses run through Crypto-PAn (not in the cache)",
+	[BV_ST_IP_ANON_TEXT_FALLBACK - BV_DEC_MAX] = "ip_anon: text addresses left truncated (longer form, cut, escaped)",
 };
 
 /* Opens DIR/bv_stats with a message naming the cause. */

@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "names.h"
+#include "ipanon.h"
 #include "redis_url.h"
 
 int bv_config_no_batch;
@@ -380,7 +381,7 @@ static const char *const sect_names[] = {
 };
 
 static const char *const beacon_keys[] = { "ports", "methods", "path", "crash_path", NULL };
-static const char *const anon_keys[] = { "key", "other_requests", NULL };
+static const char *const anon_keys[] = { "key", "other_requests", "ip_anon", "ip_anon_key", NULL };
 static const char *const daemon_keys[] = {
 	"metrics", "session_timeout", "k_anonymity", "max_flows", "key_rotation", NULL,
 };
@@ -915,6 +916,37 @@ static int hexval(char ch)
 	return -1;
 }
 
+/* ip_anon_key: the 32-byte Crypto-PAn key, 64 hex digits. */
+static int ip_anon_key(struct pctx *x, const char *value)
+{
+	char qb[QBUF];
+	unsigned char k[32];
+	int nz = 0;
+
+	if (strlen(value) != 64)
+		goto bad;
+	for (int i = 0; i < 32; i++) {
+		int hi = hexval(value[2 * i]), lo = hexval(value[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			goto bad;
+		k[i] = (unsigned char)(hi << 4 | lo);
+		nz |= k[i];
+	}
+	if (!nz) {
+		failf(x, "key 'ip_anon_key': the all-zero key is reserved (it means: no "
+		      "key configured, one is derived from [anonymize] key)");
+		return -1;
+	}
+	memcpy(x->c->ip_anon_key, k, sizeof(k));
+	x->c->ip_anon_key_set = 1;
+	return 0;
+bad:
+	failf(x, "key 'ip_anon_key': value '%s' must be exactly 64 hex digits (256 bits)",
+	      q(qb, sizeof(qb), value));
+	return -1;
+}
+
 static int anon_key(struct pctx *x, const char *value)
 {
 	char qb[QBUF];
@@ -1163,6 +1195,18 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_ANONYMIZE:
 		if (!strcmp(name, "key")) {
 			anon_key(x, value);
+		} else if (!strcmp(name, "ip_anon")) {
+			char qb2[QBUF];
+
+			if (!strcasecmp(value, "truncate"))
+				x->c->ip_anon = BV_IPANON_TRUNCATE;
+			else if (!strcasecmp(value, "prefix_preserving"))
+				x->c->ip_anon = BV_IPANON_PREFIX_PRESERVING;
+			else
+				failf(x, "key 'ip_anon': value '%s' is not one of truncate, "
+				      "prefix_preserving", q(qb2, sizeof(qb2), value));
+		} else if (!strcmp(name, "ip_anon_key")) {
+			ip_anon_key(x, value);
 		} else {
 			/* other_requests: on (mask them too, the default) or off */
 			int b;
@@ -1532,5 +1576,18 @@ int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 		return -1;
 	if (bv_names_apply(&c->names, fds->names, fds->namefilt, err, errlen) < 0)
 		return -1;
+	if (fds->ipanon >= 0) {
+		unsigned char key[32];
+
+		if (c->ip_anon_key_set)
+			memcpy(key, c->ip_anon_key, sizeof(key));
+		else
+			bv_ipanon_derive(c->settings.anon_key, key);
+		if (bv_ipanon_write(fds->ipanon, c->ip_anon == BV_IPANON_PREFIX_PRESERVING,
+				    key) < 0) {
+			seterr(err, errlen, "bv_ipanon: update: %s", strerror(errno));
+			return -1;
+		}
+	}
 	return 0;
 }

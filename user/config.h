@@ -38,6 +38,10 @@ struct bv_config {
 	char fleet_redis[200];
 	unsigned fleet_visitor_lifetime_s;
 	struct bv_names_cfg names;          /* [names] */
+	/* [anonymize] ip_anon (enum bv_ip_anon, ipanon.h) and ip_anon_key */
+	int ip_anon;
+	int ip_anon_key_set;
+	unsigned char ip_anon_key[32];
 };
 
 /* The defaults of docs/CONFIG.md; apps = NULL. Does not free a previous config. */
@@ -80,7 +84,7 @@ int  bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err
  * (new entries written first, then stale ones deleted). A negative fd skips
  * that map. 0 ok, -1 with a message naming the map in err.
  */
-struct bv_map_fds { int policy, apppol, settings, ports, paths, names, namefilt; };
+struct bv_map_fds { int policy, apppol, settings, ports, paths, names, namefilt, ipanon; };
 int  bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds, char *err, size_t errlen);
 
 /* Tests only: nonzero makes bv_config_apply skip bpf_map_update_batch. */

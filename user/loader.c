@@ -408,6 +408,7 @@ void bv_map_fds_get(struct beaconveil_bpf *s, struct bv_map_fds *fds)
 	fds->paths = bpf_map__fd(s->maps.bv_paths);
 	fds->names = bpf_map__fd(s->maps.bv_names);
 	fds->namefilt = bpf_map__fd(s->maps.bv_namefilt);
+	fds->ipanon = bpf_map__fd(s->maps.bv_ipanon);
 }
 
 int bv_stats_read(int stats_fd, __u64 out[BV_ST_MAX])
@@ -492,6 +493,8 @@ static const char *const stat_names[] = {
 	ST(ENCAP_MALFORMED) = "encap_malformed",
 	ST(ENCAP_UNSUPPORTED) = "encap_unsupported",
 	ST(NO_NAMES) = "no_names",
+	ST(IP_ANON_COMPUTED) = "ip_anon_computed",
+	ST(IP_ANON_TEXT_FALLBACK) = "ip_anon_text_fallback",
 };
 #undef ST
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == BV_ST_MAX - BV_DEC_MAX,

@@ -22,12 +22,12 @@ struct beaconveil_bpf;
 
 /* The pinned map names, NULL-terminated, in the order of struct bv_pins. */
 extern const char *const bv_pin_names[];
-#define BV_NPINS 12
+#define BV_NPINS 13
 
 /* File descriptors of the pinned maps; -1 where not open. */
 struct bv_pins {
 	int policy, apppol, settings, ports, paths, stats, flows, keys, events, ifdec, names,
-	    namefilt;
+	    namefilt, ipanon;
 };
 
 /* Sets every fd to -1. */
