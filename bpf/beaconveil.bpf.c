@@ -13,6 +13,7 @@
 #include "bv_addr.h"
 #include "bv_http.h"
 #include "bv_proxy.h"
+#include "bv_audit.h"
 
 const volatile __u8 bv_mode = BV_MODE_INLINE;
 
@@ -456,6 +457,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	sc->seg_drop = 0;
 	sc->drop_reset = 0;
 	sc->known_dec = BV_UNDECIDED;
+	sc->au_req.by = 0;
 
 	if (!f) {
 		/*
@@ -590,6 +592,8 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		f->next_seq = seq + plen;
 		f->state = BV_FLOW_SYNCED;
 	}
+	if (bv_mode != BV_MODE_INLINE) /* the Set-Cookie audit's attribution */
+		bv_audit_note_flow(sc);
 
 	if (sc->seg_drop) {
 		if (bv_mode == BV_MODE_INLINE && sc->drop_reset && bv_send_reset(ctx, p) == 0) {
@@ -731,21 +735,24 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		dn = bpf_map_lookup_elem(&bv_ports, &d);
 		up = bpf_map_lookup_elem(&bv_ports, &s);
 	}
-	if (dn && *dn) {
+	if (dn && (*dn & BV_PORT_BEACON)) {
 		bv_count(BV_ST_BEACON_PORT);
 		bv_load_conf(ctx, sc);
 		sc->fkey = key;
 		return bv_client_segment(ctx, &p, sc, &key);
 	}
 	/* not a client->server beacon-port packet: cheap unless we mask L3 */
-	if (up && *up)
+	if (up && (*up & BV_PORT_BEACON))
 		bv_count(BV_ST_BEACON_PORT);
 	else
 		bv_count(BV_ST_OTHER_TCP);
 	if (bv_mode == BV_MODE_INLINE)
 		return bv_keep();
+	if (up && *up) /* responses: the Set-Cookie audit reads them (bv_audit.h) */
+		bv_audit_response(ctx, &p, sc, &key, *up);
 	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
-	return bv_other(ctx, &p, &sc->gpol, (up && *up) ? 2 : 3); /* 2: server->client */
+	return bv_other(ctx, &p, &sc->gpol,
+			(up && (*up & BV_PORT_BEACON)) ? 2 : 3); /* 2: server->client */
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

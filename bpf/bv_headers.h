@@ -8,6 +8,7 @@
 
 #include "bv_request.h"
 #include "bv_ipfield.h"
+#include "bv_audit.h"
 
 /* ---- header lines -------------------------------------------------------- */
 
@@ -65,6 +66,7 @@ BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
 		break;
 	case H_HOST:
 		bv_lookup_app(lx, BV_APPKEY_HOST);
+		bv_audit_note_host(sc);
 		break;
 	case H_TE:
 		/* "chunked" as the last coding frames the body; a request with

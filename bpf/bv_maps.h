@@ -8,6 +8,7 @@
 #define BV_MAPS_H
 
 #include "bv_flow.h"
+#include "bv_audit_abi.h"
 
 #ifndef BV_MAX_FLOWS
 #define BV_MAX_FLOWS 65536 /* userspace may resize before load */
@@ -152,6 +153,7 @@ struct bv_scratch {
 	__u8 known_dec;         /* final decision known from a later scan */
 	__u8 mask_other;        /* mask client-address headers of non-beacons too */
 	__u8 _pad3[7];
+	struct bv_audit_app au_req; /* audit: the Host of a request in this segment (by 0: none) */
 	struct bv_span spans[BV_MAX_SPANS];
 	char buf[2 * BV_SCRATCH_LEN]; /* upper half: slack for word loads/stores */
 };
@@ -172,5 +174,33 @@ struct {
 	__type(value, struct bv_ifdec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_ifdec SEC(".maps");
+
+/* Set-Cookie audit (bpf/bv_audit.h, mirror/pcap): counts per application
+ * and cookie, pinned so that they survive daemon restarts as bv_stats do;
+ * the overflow row (all-zero key) is made before any other. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BV_AUDIT_MAX);
+	__type(key, struct bv_audit_key);
+	__type(value, struct bv_audit_row);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_audit SEC(".maps");
+
+/* Audit: per connection (client->server key), the application its last
+ * request named and the last response audited (a retransmission of it is
+ * not counted twice). Made only while the audit is on; not pinned: a
+ * restart forgets the attribution of connections in flight. */
+struct bv_audit_flow {
+	struct bv_audit_app app;
+	__u32 resp_seq;     /* TCP seq of the last response head audited */
+	__u32 resp_seen;    /* resp_seq is valid */
+};
+#define BV_AUFLOW_MAX 16384
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BV_AUFLOW_MAX);
+	__type(key, struct bv_flow_key);
+	__type(value, struct bv_audit_flow);
+} bv_auflow SEC(".maps");
 
 #endif /* BV_MAPS_H */
