@@ -29,7 +29,7 @@ umount /sys/fs/bpf
 bv_daemon "$BV_TMP/d1.log" -i bvA -c "$BV_TMP/bv.conf"
 D1=$BV_DPID
 [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || bv_fail "daemon did not mount bpffs"
-for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec; do
+for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec bv_audit; do
 	[ -e "$BV_PIN/$m" ] || bv_fail "$BV_PIN/$m not pinned"
 done
 bv_ok "bpffs mounted by the daemon, 10 maps pinned"

@@ -712,6 +712,8 @@ static struct bv_metrics *start_metrics(struct daemon *d, const char *addr, char
 	struct bv_metrics_src src = {
 		.stats_fd = d->pins.stats,
 		.ifdec_fd = d->pins.ifdec,
+		.audit_fd = d->pins.audit,
+		.audit_k = d->cfg.k_anonymity,
 		.events_fd = d->pins.events,
 		.mode = mode_name(d->mode),
 		.ifaces = d->ifnames,

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include "bv_abi.h"
+#include "bv_audit_abi.h"
 
 /* Limits; BV_CONFIG_MAX_APPS matches max_entries of bv_apppol. */
 #define BV_CONFIG_MAX_PORTS 64
@@ -25,6 +26,7 @@ struct bv_config {
 	struct bv_policy global;            /* valid = 1 */
 	struct bv_settings settings;
 	__u16 ports[64]; int nports;
+	__u16 audit_ports[64]; int naudit_ports; /* [audit] ports (besides the beacon ports) */
 	struct bv_path_rule paths[BV_MAX_PATHS]; int npaths;
 	struct bv_config_app *apps; int napps; /* malloc'ed; bv_config_free() */
 	char metrics_addr[64];              /* "ADDR:PORT" or "[ADDR6]:PORT" */

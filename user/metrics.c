@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "analytics.h"
+#include "audit.h"
 #include "bv_abi.h"
 #include "fleet.h"
 #include "kcounts.h"
@@ -400,6 +401,10 @@ int bv_metrics_render(const struct bv_metrics_src *src, char **out, size_t *len)
 	if (src->ifdec_fd >= 0 && render_ifdec(f, src))
 		rc = -1;
 	if (!rc && src->events_fd >= 0 && render_events(f, src->events_fd))
+		rc = -1;
+	/* fd 0 is stdin, never the map: a source that does not name it */
+	if (!rc && src->audit_fd > 0 &&
+	    bv_audit_render(f, src->audit_fd, src->audit_k ? src->audit_k : 10, lv))
 		rc = -1;
 	if (!rc && src->an && render_analytics(f, src))
 		rc = -1;

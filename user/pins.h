@@ -6,7 +6,7 @@
  *
  * Pinned (LIBBPF_PIN_BY_NAME in bpf/bv_maps.h): bv_policy, bv_apppol,
  * bv_settings, bv_ports, bv_paths, bv_stats, bv_flows, bv_keys, bv_events,
- * bv_ifdec.
+ * bv_ifdec, bv_audit.
  * Not pinned, one per loaded program: bv_egress, bv_scratch, .rodata.
  */
 #ifndef BV_PINS_H
@@ -22,11 +22,11 @@ struct beaconveil_bpf;
 
 /* The pinned map names, NULL-terminated, in the order of struct bv_pins. */
 extern const char *const bv_pin_names[];
-#define BV_NPINS 10
+#define BV_NPINS 11
 
 /* File descriptors of the pinned maps; -1 where not open. */
 struct bv_pins {
-	int policy, apppol, settings, ports, paths, stats, flows, keys, events, ifdec;
+	int policy, apppol, settings, ports, paths, stats, flows, keys, events, ifdec, audit;
 };
 
 /* Sets every fd to -1. */
