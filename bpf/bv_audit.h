@@ -19,6 +19,8 @@
 #include "bv_lexer.h"
 #include "bv_audit_abi.h"
 
+_Static_assert(BV_AUC_MAX == 8, "bv_au_scan masks cookie ids with BV_AUC_MAX - 1");
+
 /* ---- the request side ------------------------------------------------- */
 
 /* A Host header ended: lx->tok holds it, lower case, without the port. */
@@ -78,23 +80,32 @@ static const struct bv_audit_row bv_au_zero;
 /* bv_audit[app, cookie].n[k] += 1 for every bit k of mask. */
 BV_GLOBAL int bv_audit_add(const struct bv_audit_app *app, __u32 cookie, __u32 mask)
 {
-	struct bv_audit_key key = {}, other = {};
+	struct bv_audit_key *key, *other;
 	struct bv_audit_row *v;
+	struct bv_au_work *w;
+	__u32 zero = 0;
 
 	if (!app || !mask)
 		return 0;
-	key.app = *app;
-	key.cookie = (__u8)cookie;
-	v = bpf_map_lookup_elem(&bv_audit, &key);
+	w = bpf_map_lookup_elem(&bv_auwork, &zero);
+	if (!w)
+		return 0;
+	key = &w->key;
+	other = &w->other;
+	__builtin_memset(key, 0, sizeof(*key));
+	__builtin_memset(other, 0, sizeof(*other));
+	key->app = *app;
+	key->cookie = (__u8)cookie;
+	v = bpf_map_lookup_elem(&bv_audit, key);
 	if (!v) {
 		/* the overflow row first, so that it always has room */
-		bpf_map_update_elem(&bv_audit, &other, &bv_au_zero, BPF_NOEXIST);
-		bpf_map_update_elem(&bv_audit, &key, &bv_au_zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&bv_audit, &key);
+		bpf_map_update_elem(&bv_audit, other, &bv_au_zero, BPF_NOEXIST);
+		bpf_map_update_elem(&bv_audit, key, &bv_au_zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&bv_audit, key);
 		if (!v) {
-			other.cookie = (__u8)cookie;
-			bpf_map_update_elem(&bv_audit, &other, &bv_au_zero, BPF_NOEXIST);
-			v = bpf_map_lookup_elem(&bv_audit, &other);
+			other->cookie = (__u8)cookie;
+			bpf_map_update_elem(&bv_audit, other, &bv_au_zero, BPF_NOEXIST);
+			v = bpf_map_lookup_elem(&bv_audit, other);
 		}
 		if (!v)
 			return 0;
@@ -108,22 +119,6 @@ BV_GLOBAL int bv_audit_add(const struct bv_audit_app *app, __u32 cookie, __u32 m
 
 /* ---- dates (RFC 6265 5.1.1, which covers RFC 7231's IMF-fixdate) ---------- */
 
-struct bv_au_date {
-	const char *s;          /* the bytes, in a stack copy */
-	__u32 len;
-	/* the token being read */
-	__u32 tv;               /* value of its current digit group */
-	__u8 tdig;              /* digits in the group */
-	__u8 tcolons;
-	__u8 tbad;              /* a character that fits no token kind */
-	__u8 tlet;              /* letters so far */
-	__u8 ndig0;             /* digits of the first group */
-	char tl[3];             /* its first three letters, lower case */
-	__u32 g[3];             /* time groups */
-	/* what was found */
-	__u8 have_time, have_day, have_month, have_year;
-	__u32 hh, mm, ss, day, month, year;
-};
 
 #define BV_AU_DATE_MAX 40
 
@@ -201,16 +196,25 @@ reset:
 	d->tlet = 0;
 }
 
+struct bv_au_date_ctx {
+	struct bv_au_date *d;
+	const struct bv_scratch *sc;
+	__u32 off;
+};
+
 static long bv_au_date_cb(__u64 i, void *vctx)
 {
-	struct bv_au_date *d = vctx;
+	struct bv_au_date_ctx *dc = vctx;
+	struct bv_au_date *d = dc->d;
 	char c;
 
+	if (!d || !dc->sc)
+		return 1;
 	if (i >= d->len || i >= BV_AU_DATE_MAX) {
 		bv_au_date_token(d);
 		return 1;
 	}
-	c = d->s[i & 63];
+	c = dc->sc->buf[(dc->off + i) & BV_MASK];
 	if (bv_au_is_delim(c)) {
 		bv_au_date_token(d);
 		return 0;
@@ -245,36 +249,60 @@ static long bv_au_date_cb(__u64 i, void *vctx)
  * 0 ok, -1 not a date we can read. */
 BV_GLOBAL int bv_au_date_parse(const struct bv_scratch *sc, __u32 off, __u32 len, __s64 *out)
 {
-	char s[64] = {};
-	struct bv_au_date d = {};
+	struct bv_au_date_ctx dc = { .sc = sc, .off = off };
+	struct bv_au_work *w;
+	struct bv_au_date *d;
 	__u64 y, era, yoe, doy, doe, m;
+	__u32 zero = 0;
 
 	if (!sc || !out || len == 0 || len > BV_AU_DATE_MAX || off >= BV_SCRATCH_LEN)
 		return -1;
-	for (__u32 i = 0; i < BV_AU_DATE_MAX; i++)
-		if (i < len)
-			s[i] = sc->buf[(off + i) & BV_MASK];
-	d.s = s;
-	d.len = len;
-	bpf_loop(BV_AU_DATE_MAX + 1, bv_au_date_cb, &d, 0);
-	if (!d.have_time || !d.have_day || !d.have_month || !d.have_year)
+	w = bpf_map_lookup_elem(&bv_auwork, &zero);
+	if (!w)
 		return -1;
-	if (d.day < 1 || d.day > 31 || d.year < 1601 || d.year > 9999 || d.hh > 23 ||
-	    d.mm > 59 || d.ss > 59)
+	d = &w->d;
+	__builtin_memset(d, 0, sizeof(*d));
+	d->len = len;
+	dc.d = d;
+	bpf_loop(BV_AU_DATE_MAX + 1, bv_au_date_cb, &dc, 0);
+	if (!d->have_time || !d->have_day || !d->have_month || !d->have_year)
+		return -1;
+	if (d->day < 1 || d->day > 31 || d->year < 1601 || d->year > 9999 || d->hh > 23 ||
+	    d->mm > 59 || d->ss > 59 || d->month < 1 || d->month > 12)
 		return -1;
 	/* days from the civil date (proleptic Gregorian), March-based years */
-	m = d.month;
-	y = d.year - (m <= 2);
+	m = d->month;
+	y = d->year - (m <= 2);
 	era = y / 400;
 	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d.day - 1;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d->day - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	*out = ((__s64)(era * 146097 + doe) - 719468) * 86400 +
-	       (__s64)(d.hh * 3600 + d.mm * 60 + d.ss);
+	       (__s64)(d->hh * 3600 + d->mm * 60 + d->ss);
 	return 0;
 }
 
 /* ---- the response head ---------------------------------------------------- */
+
+/* Up to 8 bytes of a literal as the little-endian word the scanner packs
+ * (byte k at bits 8k): folded to a constant. */
+#define BV_AU_PACK(lit) bv_au_pack(lit, sizeof(lit) - 1)
+static __always_inline __u64 bv_au_pack(const char *lit, __u32 n)
+{
+	__u64 w = 0;
+
+#pragma unroll
+	for (__u32 i = 0; i < 8; i++)
+		if (i < n)
+			w |= (__u64)(__u8)lit[i] << (8 * i);
+	return w;
+}
+
+/* the low n bytes of w (n <= 8) */
+static __always_inline __u64 bv_au_low(__u64 w, __u32 n)
+{
+	return n >= 8 ? w : (w & ((1ull << (8 * n)) - 1));
+}
 
 /* a[0, n) == lit[0, n) (n <= 12, lit a literal: unrolled to constants) */
 #define BV_AU_EQ(a, lit) bv_au_eq(a, lit, sizeof(lit) - 1)
@@ -287,102 +315,37 @@ static __always_inline int bv_au_eq(const char *a, const char *lit, __u32 n)
 	return 1;
 }
 
-/* One RUM Set-Cookie line, judged once the whole head is known. */
-struct bv_au_rec {
-	__u8 cookie;       /* enum bv_au_cookie */
-	__u8 f;            /* AUR_* */
-	__u8 ss;           /* BV_AU_SS_* */
-	__u8 exp_len;
-	__u16 exp_off;     /* the Expires value in buf */
-	__u16 _pad;
-};
-#define AUR_SECURE   0x01
-#define AUR_HTTPONLY 0x02
-#define AUR_MA       0x04  /* a valid Max-Age (it wins over Expires) */
-#define AUR_MA_LONG  0x08  /* ... over the limit */
-#define AUR_MA_DEL   0x10  /* ... 0 or negative: the cookie is deleted */
-#define AUR_EXP      0x20  /* an Expires (the last one) */
-#define AUR_BAD      0x40  /* malformed or folded: not judged */
-#define BV_AU_RECS 8
-
-enum { AL_STATUS = 0, AL_NAME, AL_VALUE, AL_SKIP };               /* line */
-enum { AH_OTHER = 0, AH_DATE, AH_SETCOOKIE };                      /* header */
-enum { AC_OWS = 0, AC_NAME, AC_VALUE, AC_AOWS, AC_ANAME, AC_AVAL, AC_IGNORE }; /* cookie */
-enum { AA_OTHER = 0, AA_SECURE, AA_HTTPONLY, AA_SAMESITE, AA_MAXAGE, AA_EXPIRES };
-
-struct bv_au_scan {
-	const struct bv_scratch *sc;
-	__u32 len;          /* bytes in buf */
-	__u64 limit;        /* rxVisitor lifetime limit, seconds */
-	__u32 head_end;     /* bytes of the head, empty line included; 0: not found */
-	/* the line */
-	__u8 ls;            /* AL_* */
-	__u8 hk;            /* AH_* */
-	__u8 nlen;          /* header name bytes */
-	__u8 m_date, m_sc;  /* the name still matches "date" / "set-cookie" */
-	__u8 cr;            /* a '\r' was the last byte */
-	__u8 empty;         /* nothing but '\r' on this line so far */
-	__u8 bad;           /* a control character or bare CR in the line */
-	__u8 prev_sc;       /* the line before was a Set-Cookie line (records[nrec-1] if rec) */
-	__u8 prev_rec;
-	__u16 vstart;       /* first value byte (after OWS); 0xffff: none yet */
-	__u16 vend;         /* after the last non-OWS value byte */
-	/* Date */
-	__u16 date_off;
-	__u8 date_len, date_n;
-	/* the cookie being read */
-	__u8 cs;            /* AC_* */
-	__u8 ck;            /* enum bv_au_cookie, 0: not a RUM cookie */
-	__u8 cnl;           /* name bytes */
-	__u8 clast;         /* index of the last name byte outside [0-9_], +1 */
-	__u8 cws;           /* whitespace seen after name bytes */
-	__u8 cnamebad;
-	char cname[12];
-	__u8 ak;            /* AA_* of the attribute */
-	__u8 anl;
-	__u8 aws;
-	char aname[8];
-	__u8 avl;           /* attribute value bytes (after leading OWS) */
-	char aval[8];       /* SameSite value, lower case */
-	__u16 avstart, avend;
-	__u64 ma;           /* Max-Age digits */
-	__u8 ma_neg, ma_bad, ma_dig;
-	struct bv_au_rec r; /* the line's record under way */
-	__u32 nrec;
-	__u32 nincomplete_ck[BV_AUC_MAX]; /* lines not judged: malformed, no room */
-	struct bv_au_rec rec[BV_AU_RECS];
-};
-
 static __always_inline __u8 bv_au_cookie_of(const struct bv_au_scan *x)
 {
-	const char *n = x->cname;
+	__u64 w = x->cn0, w1 = x->cn1;
 
 	if (x->cnamebad || x->cnl == 0)
 		return BV_AUC_NONE;
-	/* base name exact, then only [0-9_] (clast: where the base ends) */
+	/* base name exact (clast: where it ends), then only [0-9_] */
 	switch (x->clast) {
 	case 4:
-		if (n[0] == 'r' && n[1] == 'x' && n[2] == 'v' && n[3] == 't')
+		w = bv_au_low(w, 4);
+		if (w == BV_AU_PACK("rxvt"))
 			return BV_AUC_RXVT;
-		if (n[0] == 'd' && n[1] == 't' && n[2] == 'P' && n[3] == 'C')
+		if (w == BV_AU_PACK("dtPC"))
 			return BV_AUC_DTPC;
-		if (n[0] == 'd' && n[1] == 't' && n[2] == 'S' && n[3] == 'a')
+		if (w == BV_AU_PACK("dtSa"))
 			return BV_AUC_DTSA;
 		break;
 	case 6:
-		if (BV_AU_EQ(n, "dtLatC"))
+		if (bv_au_low(w, 6) == BV_AU_PACK("dtLatC"))
 			return BV_AUC_DTLATC;
 		break;
 	case 8:
-		if (BV_AU_EQ(n, "dtCookie"))
+		if (w == BV_AU_PACK("dtCookie"))
 			return BV_AUC_DTCOOKIE;
 		break;
 	case 9:
-		if (BV_AU_EQ(n, "rxVisitor"))
+		if (w == BV_AU_PACK("rxVisito") && bv_au_low(w1, 1) == BV_AU_PACK("r"))
 			return BV_AUC_RXVISITOR;
 		break;
 	case 10:
-		if (BV_AU_EQ(n, "dtDisabled"))
+		if (w == BV_AU_PACK("dtDisabl") && bv_au_low(w1, 2) == BV_AU_PACK("ed"))
 			return BV_AUC_DTDISABLED;
 		break;
 	}
@@ -391,19 +354,17 @@ static __always_inline __u8 bv_au_cookie_of(const struct bv_au_scan *x)
 
 static __always_inline __u8 bv_au_attr_of(const struct bv_au_scan *x)
 {
-	const char *a = x->aname;
-
 	switch (x->anl) {
 	case 6:
-		return BV_AU_EQ(a, "secure") ? AA_SECURE : AA_OTHER;
+		return x->an == BV_AU_PACK("secure") ? AA_SECURE : AA_OTHER;
 	case 7:
-		if (BV_AU_EQ(a, "max-age"))
+		if (x->an == BV_AU_PACK("max-age"))
 			return AA_MAXAGE;
-		return BV_AU_EQ(a, "expires") ? AA_EXPIRES : AA_OTHER;
+		return x->an == BV_AU_PACK("expires") ? AA_EXPIRES : AA_OTHER;
 	case 8:
-		if (BV_AU_EQ(a, "httponly"))
+		if (x->an == BV_AU_PACK("httponly"))
 			return AA_HTTPONLY;
-		return BV_AU_EQ(a, "samesite") ? AA_SAMESITE : AA_OTHER;
+		return x->an == BV_AU_PACK("samesite") ? AA_SAMESITE : AA_OTHER;
 	}
 	return AA_OTHER;
 }
@@ -426,15 +387,14 @@ static __always_inline void bv_au_attr_end(struct bv_au_scan *x)
 		case AA_SAMESITE:
 			r->ss = BV_AU_SS_OTHER;
 			if (x->cs == AC_AVAL) {
-				const char *v = x->aval;
-
+				__u64 v = x->av;
 				__u32 l = x->avend - x->avstart;
 
-				if (l == 4 && BV_AU_EQ(v, "none"))
+				if (l == 4 && v == BV_AU_PACK("none"))
 					r->ss = BV_AU_SS_NONE;
-				else if (l == 3 && BV_AU_EQ(v, "lax"))
+				else if (l == 3 && v == BV_AU_PACK("lax"))
 					r->ss = BV_AU_SS_LAX;
-				else if (l == 6 && BV_AU_EQ(v, "strict"))
+				else if (l == 6 && v == BV_AU_PACK("strict"))
 					r->ss = BV_AU_SS_STRICT;
 			}
 			break;
@@ -461,6 +421,8 @@ static __always_inline void bv_au_attr_end(struct bv_au_scan *x)
 	}
 	x->cs = AC_AOWS;
 	x->anl = 0;
+	x->an = 0;
+	x->av = 0;
 	x->aws = 0;
 	x->avl = 0;
 	x->ak = AA_OTHER;
@@ -499,13 +461,15 @@ static __always_inline void bv_au_cookie_char(struct bv_au_scan *x, __u32 i, cha
 		}
 		if (x->cws)
 			x->cnamebad = 1;
-		if (x->cnl < sizeof(x->cname))
-			x->cname[x->cnl] = c;
+		if (x->cnl < 8)
+			x->cn0 |= (__u64)(__u8)c << ((8 * x->cnl) & 63);
+		else if (x->cnl < 12)
+			x->cn1 |= (__u64)(__u8)c << ((8 * (x->cnl - 8)) & 63);
 		if (x->cnl < 255)
 			x->cnl++;
 		if (!((c >= '0' && c <= '9') || c == '_'))
 			x->clast = x->cnl;
-		if (x->clast > sizeof(x->cname))
+		if (x->clast > 12)
 			x->cnamebad = 1;
 		return;
 	case AC_VALUE:
@@ -534,11 +498,11 @@ static __always_inline void bv_au_cookie_char(struct bv_au_scan *x, __u32 i, cha
 			x->aws = 1;
 			return;
 		}
-		if (x->aws || x->anl >= sizeof(x->aname)) {
+		if (x->aws || x->anl >= 8) {
 			x->anl = 0xff; /* matches no attribute we judge */
 			return;
 		}
-		x->aname[x->anl] = bv_lower(c);
+		x->an |= (__u64)(__u8)bv_lower(c) << ((8 * x->anl) & 63);
 		x->anl++;
 		return;
 	case AC_AVAL:
@@ -557,8 +521,8 @@ static __always_inline void bv_au_cookie_char(struct bv_au_scan *x, __u32 i, cha
 		if (x->ak == AA_SAMESITE) {
 			__u32 o = i - x->avstart;
 
-			if (o < sizeof(x->aval))
-				x->aval[o & 7] = bv_lower(c);
+			if (o < 8)
+				x->av |= (__u64)(__u8)bv_lower(c) << ((8 * o) & 63);
 		}
 		if (x->ak == AA_MAXAGE) {
 			if (c == '-' && x->avl == 0)
@@ -588,15 +552,13 @@ static __always_inline void bv_au_cookie_end(struct bv_au_scan *x)
 		bv_au_attr_end(x);
 	x->prev_rec = 0;
 	if (x->bad) {
-		if (x->ck < BV_AUC_MAX)
-			x->nincomplete_ck[x->ck]++;
+		x->nincomplete_ck[x->ck & (BV_AUC_MAX - 1)]++;
 		return;
 	}
 	if (!x->ck)
 		return;
 	if (x->nrec >= BV_AU_RECS) {
-		if (x->ck < BV_AUC_MAX)
-			x->nincomplete_ck[x->ck]++;
+		x->nincomplete_ck[x->ck & (BV_AUC_MAX - 1)]++;
 		return;
 	}
 	x->rec[x->nrec & (BV_AU_RECS - 1)] = x->r;
@@ -619,6 +581,10 @@ static __always_inline void bv_au_line_reset(struct bv_au_scan *x)
 	x->cs = AC_OWS;
 	x->ck = 0;
 	x->cnl = 0;
+	x->cn0 = 0;
+	x->cn1 = 0;
+	x->an = 0;
+	x->av = 0;
 	x->clast = 0;
 	x->cws = 0;
 	x->cnamebad = 0;
@@ -634,13 +600,19 @@ static __always_inline void bv_au_line_reset(struct bv_au_scan *x)
 	x->r.ss = BV_AU_SS_ABSENT;
 }
 
+struct bv_au_scan_ctx {
+	struct bv_au_scan *x;
+	const struct bv_scratch *sc;
+};
+
 static long bv_au_scan_cb(__u64 i, void *vctx)
 {
-	struct bv_au_scan *x = vctx;
-	const struct bv_scratch *sc = x->sc;
+	struct bv_au_scan_ctx *xc = vctx;
+	struct bv_au_scan *x = xc->x;
+	const struct bv_scratch *sc = xc->sc;
 	char c;
 
-	if (!sc || i >= x->len || i >= BV_SCRATCH_LEN)
+	if (!sc || !x || i >= x->len || i >= BV_SCRATCH_LEN)
 		return 1;
 	c = sc->buf[i & BV_MASK];
 
@@ -766,14 +738,22 @@ static __always_inline __u32 bv_au_judge(const struct bv_au_rec *r, __u32 flags,
 }
 
 /* The judged records of a whole head, counted. */
-BV_GLOBAL int bv_au_count_head(struct bv_au_scan *x, const struct bv_audit_app *app, __u32 flags)
+BV_GLOBAL int bv_au_count_head(const struct bv_scratch *sc, const struct bv_audit_app *app,
+			       __u32 flags)
 {
+	struct bv_au_work *w;
+	struct bv_au_scan *x;
 	__s64 date = 0;
+	__u32 zero = 0;
 	int date_ok;
 
-	if (!x || !app)
+	if (!sc || !app)
 		return 0;
-	date_ok = x->date_n == 1 && bv_au_date_parse(x->sc, x->date_off, x->date_len, &date) == 0;
+	w = bpf_map_lookup_elem(&bv_auwork, &zero);
+	if (!w)
+		return 0;
+	x = &w->x;
+	date_ok = x->date_n == 1 && bv_au_date_parse(sc, x->date_off, x->date_len, &date) == 0;
 	bv_audit_add(app, BV_AUC_NONE, 1u << BV_AU_RESPONSES);
 	for (__u32 k = 0; k < BV_AU_RECS; k++) {
 		struct bv_au_rec *r = &x->rec[k];
@@ -784,8 +764,7 @@ BV_GLOBAL int bv_au_count_head(struct bv_au_scan *x, const struct bv_audit_app *
 			bv_audit_add(app, r->cookie, 1u << BV_AU_INCOMPLETE);
 			continue;
 		}
-		bv_audit_add(app, r->cookie,
-			     bv_au_judge(r, flags, x->limit, date_ok, date, x->sc));
+		bv_audit_add(app, r->cookie, bv_au_judge(r, flags, x->limit, date_ok, date, sc));
 	}
 	for (__u32 k = 0; k < BV_AUC_MAX; k++)
 		if (x->nincomplete_ck[k]) {
@@ -804,10 +783,12 @@ BV_GLOBAL int bv_audit_response(struct xdp_md *ctx, const struct bv_pkt *p,
 				struct bv_scratch *sc, const struct bv_flow_key *pkey,
 				__u32 portbits)
 {
-	struct bv_flow_key ck = {}, *ckey = &ck;
-	struct bv_au_scan x = {};
-	struct bv_audit_flow nf = {}, *af;
-	struct bv_audit_app app = {};
+	struct bv_au_scan_ctx xc = { .sc = sc };
+	struct bv_flow_key *ck;
+	struct bv_au_work *w;
+	struct bv_au_scan *x;
+	struct bv_audit_flow *af;
+	struct bv_audit_app *app;
 	struct bv_settings *st;
 	void *data, *data_end;
 	struct tcphdr *th;
@@ -829,12 +810,17 @@ BV_GLOBAL int bv_audit_response(struct xdp_md *ctx, const struct bv_pkt *p,
 	if ((void *)(th + 1) > data_end)
 		return 0;
 	seq = bpf_ntohl(th->seq);
+	w = bpf_map_lookup_elem(&bv_auwork, &zero);
+	if (!w)
+		return 0;
 	/* the connection as bv_flows and bv_auflow know it: client->server */
-	__builtin_memcpy(ck.client, pkey->server, sizeof(ck.client));
-	__builtin_memcpy(ck.server, pkey->client, sizeof(ck.server));
-	ck.cport = pkey->sport;
-	ck.sport = pkey->cport;
-	ck.family = pkey->family;
+	ck = &w->ck;
+	__builtin_memset(ck, 0, sizeof(*ck));
+	__builtin_memcpy(ck->client, pkey->server, sizeof(ck->client));
+	__builtin_memcpy(ck->server, pkey->client, sizeof(ck->server));
+	ck->cport = pkey->sport;
+	ck->sport = pkey->cport;
+	ck->family = pkey->family;
 
 	n = p->pl_len > BV_SCRATCH_LEN ? BV_SCRATCH_LEN : p->pl_len;
 	if (n < 1)
@@ -846,38 +832,42 @@ BV_GLOBAL int bv_audit_response(struct xdp_md *ctx, const struct bv_pkt *p,
 	    sc->buf[8] != ' ')
 		return 0;
 
-	af = bpf_map_lookup_elem(&bv_auflow, ckey);
+	af = bpf_map_lookup_elem(&bv_auflow, ck);
 	if (af && af->resp_seen && af->resp_seq == seq)
 		return 0; /* this response was counted: a retransmission */
+	app = &w->app;
 	if (af && af->app.by != BV_AUBY_OVERFLOW) {
-		app = af->app;
+		*app = af->app;
 	} else {
-		app.by = BV_AUBY_PORT;
-		app.len = 2;
-		__builtin_memcpy(app.id, &ckey->sport, 2); /* network order */
+		__builtin_memset(app, 0, sizeof(*app));
+		app->by = BV_AUBY_PORT;
+		app->len = 2;
+		__builtin_memcpy(app->id, &ck->sport, 2); /* network order */
 	}
 
 	rvcl = (flags & BV_SETF_RVCL_MASK) >> BV_SETF_RVCL_SHIFT;
 	if (rvcl < 1 || rvcl > BV_RVCL_MAX)
 		rvcl = BV_RVCL_DEFAULT;
-	x.sc = sc;
-	x.len = n;
-	x.limit = (__u64)rvcl * BV_MONTH_SECONDS;
-	x.ls = AL_STATUS;
-	bpf_loop(BV_SCRATCH_LEN, bv_au_scan_cb, &x, 0);
-	if (!x.head_end) /* cut by the segment's end (or longer than we read) */
-		bv_audit_add(&app, BV_AUC_NONE, 1u << BV_AU_INCOMPLETE);
+	x = &w->x;
+	__builtin_memset(x, 0, sizeof(*x));
+	x->len = n;
+	x->limit = (__u64)rvcl * BV_MONTH_SECONDS;
+	x->ls = AL_STATUS;
+	xc.x = x;
+	bpf_loop(BV_SCRATCH_LEN, bv_au_scan_cb, &xc, 0);
+	if (!x->head_end) /* cut by the segment's end (or longer than we read) */
+		bv_audit_add(app, BV_AUC_NONE, 1u << BV_AU_INCOMPLETE);
 	else
-		bv_au_count_head(&x, &app, flags);
+		bv_au_count_head(sc, app, flags);
 
 	if (af) {
 		af->resp_seq = seq;
 		af->resp_seen = 1;
 	} else {
-		nf.app = app;
-		nf.resp_seq = seq;
-		nf.resp_seen = 1;
-		bpf_map_update_elem(&bv_auflow, ckey, &nf, BPF_ANY);
+		struct bv_audit_flow nf = { .resp_seq = seq, .resp_seen = 1 };
+
+		nf.app = *app;
+		bpf_map_update_elem(&bv_auflow, ck, &nf, BPF_ANY);
 	}
 	return 0;
 }

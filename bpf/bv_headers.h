@@ -65,7 +65,8 @@ BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
 			lx->sig |= BV_SIG_GPC;
 		break;
 	case H_HOST:
-		bv_lookup_app(lx, BV_APPKEY_HOST);
+		if (lx->sig & BV_SIG_BEACON)
+			bv_lookup_app(lx, BV_APPKEY_HOST);
 		bv_audit_note_host(sc);
 		break;
 	case H_TE:

@@ -8,7 +8,7 @@
 #define BV_MAPS_H
 
 #include "bv_flow.h"
-#include "bv_audit_abi.h"
+#include "bv_audit_state.h"
 
 #ifndef BV_MAX_FLOWS
 #define BV_MAX_FLOWS 65536 /* userspace may resize before load */
@@ -202,5 +202,13 @@ struct {
 	__type(key, struct bv_flow_key);
 	__type(value, struct bv_audit_flow);
 } bv_auflow SEC(".maps");
+
+/* Audit: the response scanner's working state (bpf/bv_audit_state.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_au_work);
+} bv_auwork SEC(".maps");
 
 #endif /* BV_MAPS_H */

@@ -219,7 +219,9 @@ static __always_inline int bv_line_may_matter(const struct bv_scratch *sc, __u64
 	    l == BV_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'))
 		return 1;
 	if (!(sc->lx.sig & BV_SIG_BEACON))
-		return sc->mask_other && bv_ip_line(l);
+		return (sc->mask_other && bv_ip_line(l)) ||
+		       ((sc->set.flags & BV_SETF_AUDIT) && /* its Host: bv_audit.h */
+			l5 == BV_W8('h', 'o', 's', 't', ':', 0, 0, 0));
 	return bv_ip_line(l) || l4 == BV_W8('d', 'n', 't', ':', 0, 0, 0, 0) ||
 	       l5 == BV_W8('h', 'o', 's', 't', ':', 0, 0, 0) ||
 	       l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
