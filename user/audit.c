@@ -172,8 +172,18 @@ void bv_audit_report(FILE *f, const struct bv_audit_rowk *rows, size_t n)
 		const struct bv_audit_rowk *r = &rows[i];
 
 		if (i == 0 || !same_app(&r->key.app, &rows[i - 1].key.app)) {
-			bv_audit_app_text(&r->key.app, id, sizeof(id));
-			fprintf(f, "%s %s\n", bv_audit_by_name(r->key.app.by), id);
+			/* an application whose rows are all zero (the overflow
+			 * row the kernel makes first) is left out */
+			int any = 0;
+
+			for (size_t j = i; j < n && same_app(&rows[j].key.app, &r->key.app); j++)
+				for (int k = 0; k < BV_AU_MAX; k++)
+					any |= rows[j].n[k] != 0;
+			if (any) {
+				bv_audit_app_text(&r->key.app, id, sizeof(id));
+				fprintf(f, "%s%s%s\n", bv_audit_by_name(r->key.app.by),
+					id[0] ? " " : "", id);
+			}
 		}
 		for (int k = 0; k < BV_AU_MAX; k++) {
 			tot[k] += r->n[k];
