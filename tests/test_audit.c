@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "beaconveil.skel.h"
@@ -21,6 +22,7 @@
 #include "audit.h"
 #include "bv_flow.h"
 #include "harness.h"
+#include "metrics.h"
 #include "pktbuild.h"
 
 #define CLIENT4 "203.0.113.57"
@@ -455,6 +457,50 @@ static void test_report_and_metrics_text(void **state)
 	free(buf);
 }
 
+/* The /metrics families: valid for promtool, applications under k merged. */
+static void test_metrics_families(void **state)
+{
+	struct bv_metrics_src src = { .stats_fd = -1, .ifdec_fd = -1, .events_fd = -1,
+				      .audit_fd = bpf_map__fd(H.skel->maps.bv_audit),
+				      .audit_k = 2, .mode = "pcap" };
+	char *text = NULL, cmd[256], path[] = "/tmp/bva-metrics.XXXXXX";
+	size_t len = 0;
+	int fd, rc;
+
+	(void)state;
+	audit_config(0, NULL, 0);
+	page("big.example.com", "HTTP/1.1 200 OK\r\nSet-Cookie: rxVisitor=1; HttpOnly\r\n\r\n");
+	page("big.example.com", "HTTP/1.1 200 OK\r\nSet-Cookie: dtCookie=1\r\n\r\n");
+	page("small.example.com", "HTTP/1.1 200 OK\r\nSet-Cookie: rxVisitor=1; HttpOnly\r\n\r\n");
+	assert_int_equal(bv_metrics_render(&src, &text, &len), 0);
+	assert_non_null(strstr(text, "beaconveil_audit_responses_total{by=\"host\",app=\"big.example.com\"} 2\n"));
+	assert_non_null(strstr(text, "beaconveil_audit_findings_total{by=\"host\",app=\"big.example.com\","
+				     "cookie=\"rxVisitor\",finding=\"httponly\"} 1\n"));
+	assert_non_null(strstr(text, "beaconveil_audit_cookies_total{by=\"host\",app=\"big.example.com\","
+				     "cookie=\"dtCookie\",samesite=\"absent\"} 1\n"));
+	/* one response only: merged, its name not shown */
+	assert_null(strstr(text, "small.example.com"));
+	assert_non_null(strstr(text, "beaconveil_audit_findings_total{by=\"\",app=\":below_k\","
+				     "cookie=\"rxVisitor\",finding=\"httponly\"} 1\n"));
+	assert_non_null(strstr(text, "beaconveil_audit_responses_total{by=\"\",app=\":below_k\"} 1\n"));
+	assert_non_null(strstr(text, "beaconveil_audit_incomplete_total{by=\"host\",app=\"big.example.com\","
+				     "cookie=\"unknown\"} 0\n"));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	if (system("command -v promtool >/dev/null 2>&1") != 0)
+		fail_msg("promtool not found: install the Debian package 'prometheus' "
+			 "(tools/deps/metrics.list; sudo make deps)");
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1 | grep -q . && exit 1; "
+		 "promtool check metrics < %s >/dev/null 2>&1", path, path);
+	rc = system(cmd);
+	unlink(path);
+	if (rc != 0)
+		fail_msg("promtool check metrics failed on:\n%s", text);
+	free(text);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -482,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_attribution),
 		cmocka_unit_test(test_audit_off),
 		cmocka_unit_test(test_report_and_metrics_text),
+		cmocka_unit_test(test_metrics_families),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
