@@ -1287,6 +1287,9 @@ int cmd_run(int argc, char **argv)
 		      "through the libxdp dispatcher");
 	if (d->mode == BV_MODE_MIRROR)
 		logf_("mirror egress: %s", d->egress_name);
+	if (d->mode == BV_MODE_INLINE && (d->cfg.settings.flags & BV_SETF_AUDIT))
+		logf_("warning: [audit] enabled has no effect in inline mode: the collector's NIC "
+		      "sees no responses (the Set-Cookie audit needs --mode mirror)");
 	logf_("ready: pid %d, config %s, maps %s, hash key epoch %u, metrics "
 	      "http://%s/metrics", (int)getpid(), d->cfg_path ? d->cfg_path : "(built-in defaults)",
 	      BV_PIN_DIR, d->epoch, d->metrics_addr);
