@@ -761,16 +761,15 @@ BV_GLOBAL int bv_au_count_head(const struct bv_scratch *sc, const struct bv_audi
 		if (k >= x->nrec)
 			break;
 		if (r->f & AUR_BAD) {
-			bv_audit_add(app, r->cookie, 1u << BV_AU_INCOMPLETE);
+			x->nincomplete_ck[r->cookie & (BV_AUC_MAX - 1)]++;
 			continue;
 		}
 		bv_audit_add(app, r->cookie, bv_au_judge(r, flags, x->limit, date_ok, date, sc));
 	}
+	/* incomplete counts responses: once per cookie with a line not judged */
 	for (__u32 k = 0; k < BV_AUC_MAX; k++)
-		if (x->nincomplete_ck[k]) {
-			/* once per cookie and response: the kind says "some" */
+		if (x->nincomplete_ck[k])
 			bv_audit_add(app, k, 1u << BV_AU_INCOMPLETE);
-		}
 	return 0;
 }
 

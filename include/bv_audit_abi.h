@@ -58,7 +58,7 @@ enum bv_au_kind {
 	BV_AU_LIFETIME_LONG,   /* rxVisitor: lifetime over rvcl months */
 	BV_AU_LIFETIME_UNKNOWN,/* rxVisitor: Expires without (or with a bad) Date, or a bad Expires */
 	/* not judged */
-	BV_AU_INCOMPLETE,      /* head or Set-Cookie line cut, or malformed */
+	BV_AU_INCOMPLETE,      /* responses with a head cut, or (per cookie) a line malformed: not judged */
 	BV_AU_MAX,
 };
 

@@ -27,15 +27,19 @@
 
 #define CLIENT4 "203.0.113.57"
 #define SERVER4 "198.18.0.10"
+#define CLIENT6 "2001:db8:85a3:8d3:1319:8a2e:370:7348"
+#define SERVER6 "2001:db8::10"
 #define DATE "Date: Thu, 03 Dec 2026 10:00:00 GMT\r\n"
 #define APP "ea7c4b59f27d43eb"
 
 static struct bv_harness H;
+static enum bv_mode mode = BV_MODE_PCAP;
 static uint8_t out[16384];
 static size_t outlen;
 static uint16_t next_cport = 42000;
 
 struct conn {
+	int family;            /* 0: 4 */
 	uint16_t cport, sport;
 	uint32_t cseq, sseq;
 	int syn;
@@ -64,6 +68,11 @@ static void req(struct conn *c, const char *s)
 			      .sport = c->cport, .dport = c->sport };
 	size_t n;
 
+	if (c->family == 6) {
+		o.family = 6;
+		o.src = CLIENT6;
+		o.dst = SERVER6;
+	}
 	if (!c->syn) {
 		o.tcp_flags = 0x02;
 		o.seq = c->cseq - 1;
@@ -89,6 +98,11 @@ static void resp_at(struct conn *c, uint32_t seq, const char *s)
 	const uint8_t *p;
 	size_t n, plen = 0;
 
+	if (c->family == 6) {
+		o.family = 6;
+		o.src = SERVER6;
+		o.dst = CLIENT6;
+	}
 	n = pkt_build_tcp(f, sizeof(f), &o, s, strlen(s));
 	assert_true(n > 0);
 	assert_int_equal(run(f, n), XDP_PASS);
@@ -98,6 +112,18 @@ static void resp_at(struct conn *c, uint32_t seq, const char *s)
 	assert_memory_equal(p, s, plen);
 	assert_true(pkt_ipv4_csum_ok(out, outlen));
 	assert_true(pkt_l4_csum_ok(out, outlen));
+	{
+		/* the client's address (the destination here) masked as before */
+		struct pkt_view v;
+
+		assert_int_equal(pkt_parse(out, outlen, &v), 0);
+		if (mode == BV_MODE_INLINE)
+			assert_int_equal(v.dst[3], v.family == 4 ? 57 : 0x38);
+		else if (v.family == 4)
+			assert_int_equal(v.dst[3], 0);
+		else
+			assert_int_equal(v.dst[15], 0);
+	}
 }
 
 static void resp(struct conn *c, const char *s)
@@ -383,10 +409,16 @@ static void test_incomplete_never_judged(void **state)
 	assert_int_equal(count(HOST("d.example.com"), "dtCookie", BV_AU_INCOMPLETE), 1);
 	assert_int_equal(count(HOST("d.example.com"), "rxvt", BV_AU_SET), 1);
 	assert_int_equal(findings(), 0);
+	/* two lines not judged in one response: the response counts once */
+	page("d.example.com", "HTTP/1.1 200 OK\r\n"
+	     "Set-Cookie: dtCookie=1\r\n HttpOnly\r\n"
+	     "Set-Cookie: dtCookie=2\r\n\tHttpOnly\r\n\r\n");
+	assert_int_equal(count(HOST("d.example.com"), "dtCookie", BV_AU_INCOMPLETE), 2);
+	assert_int_equal(findings(), 0);
 
 	/* bodies and continuations are not response heads: not read */
 	page("d.example.com", "<html>Set-Cookie: rxVisitor=1; HttpOnly\r\n\r\n</html>");
-	assert_int_equal(count(HOST("d.example.com"), "", BV_AU_RESPONSES), 1);
+	assert_int_equal(count(HOST("d.example.com"), "", BV_AU_RESPONSES), 2);
 	assert_int_equal(findings(), 0);
 }
 
@@ -417,10 +449,16 @@ static void test_attribution(void **state)
 	req(&c, "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
 	resp(&c, "HTTP/1.1 200 OK\r\nSet-Cookie: dtCookie=1; HttpOnly\r\n\r\n");
 	assert_int_equal(count(BV_AUBY_PORT, "8000", "dtCookie", BV_AU_HTTPONLY), 1);
+	/* IPv6: the same attribution */
+	conn_init(&c, 80);
+	c.family = 6;
+	req(&c, "GET / HTTP/1.1\r\nHost: v6.example.com\r\n\r\n");
+	resp(&c, "HTTP/1.1 200 OK\r\nSet-Cookie: dtCookie=1; HttpOnly\r\n\r\n");
+	assert_int_equal(count(HOST("v6.example.com"), "dtCookie", BV_AU_HTTPONLY), 1);
 	/* a port that is neither: not read */
 	conn_init(&c, 9000);
 	resp(&c, "HTTP/1.1 200 OK\r\nSet-Cookie: dtCookie=1; HttpOnly\r\n\r\n");
-	assert_int_equal(findings(), 3);
+	assert_int_equal(findings(), 4);
 }
 
 static void test_audit_off(void **state)
@@ -501,6 +539,21 @@ static void test_metrics_families(void **state)
 	free(text);
 }
 
+/* Inline: the NIC sees no responses in real life; a response given to it
+ * anyway is not read (and the program refuses nothing for the audit). */
+static void test_inline_reads_nothing(void **state)
+{
+	(void)state;
+	harness_close(&H);
+	mode = BV_MODE_INLINE;
+	assert_int_equal(harness_open(&H, BV_MODE_INLINE), 0);
+	audit_config(BV_SETF_AUDIT_SECURE, NULL, 0);
+	page("www.example.com", "HTTP/1.1 200 OK\r\nSet-Cookie: rxVisitor=1; HttpOnly\r\n\r\n");
+	assert_int_equal(total(BV_AU_RESPONSES), 0);
+	assert_int_equal(findings(), 0);
+	assert_int_equal(total(BV_AU_INCOMPLETE), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -529,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_audit_off),
 		cmocka_unit_test(test_report_and_metrics_text),
 		cmocka_unit_test(test_metrics_families),
+		cmocka_unit_test(test_inline_reads_nothing), /* last: it reloads in inline mode */
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -234,7 +234,6 @@ int bv_audit_render(FILE *f, int fd, unsigned k, void (*lv)(FILE *, const char *
 {
 	struct bv_audit_rowk *rows, *out;
 	size_t n, no = 0;
-	__u64 below_resp = 0;
 	int *below;
 
 	if (bv_audit_read(fd, &rows, &n))
@@ -275,8 +274,6 @@ int bv_audit_render(FILE *f, int fd, unsigned k, void (*lv)(FILE *, const char *
 				for (int q = 0; q < BV_AU_MAX; q++)
 					merged[c].n[q] += rows[m].n[q];
 			}
-			if (rows[i].key.app.by != BV_AUBY_OVERFLOW && resp < k)
-				below_resp += resp;
 			i = j;
 		}
 		for (int c = 0; c < BV_AUC_MAX; c++)
@@ -285,7 +282,6 @@ int bv_audit_render(FILE *f, int fd, unsigned k, void (*lv)(FILE *, const char *
 				out[no++] = merged[c];
 			}
 	}
-	(void)below_resp;
 
 	fprintf(f, "# HELP beaconveil_audit_responses_total Set-Cookie audit (mirror/pcap): HTTP/1.x response heads read whole, by application; applications under k responses merged into app=\":below_k\".\n"
 		   "# TYPE beaconveil_audit_responses_total counter\n");
