@@ -119,7 +119,6 @@ BV_GLOBAL int bv_audit_add(const struct bv_audit_app *app, __u32 cookie, __u32 m
 
 /* ---- dates (RFC 6265 5.1.1, which covers RFC 7231's IMF-fixdate) ---------- */
 
-
 #define BV_AU_DATE_MAX 40
 
 static __always_inline int bv_au_is_delim(char c)

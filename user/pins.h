@@ -7,7 +7,8 @@
  * Pinned (LIBBPF_PIN_BY_NAME in bpf/bv_maps.h): bv_policy, bv_apppol,
  * bv_settings, bv_ports, bv_paths, bv_stats, bv_flows, bv_keys, bv_events,
  * bv_ifdec, bv_audit.
- * Not pinned, one per loaded program: bv_egress, bv_scratch, .rodata.
+ * Not pinned, one per loaded program: bv_egress, bv_scratch, bv_half,
+ * bv_auflow, bv_auwork, .rodata.
  */
 #ifndef BV_PINS_H
 #define BV_PINS_H
