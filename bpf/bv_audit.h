@@ -604,15 +604,61 @@ struct bv_au_scan_ctx {
 	const struct bv_scratch *sc;
 };
 
-static long bv_au_scan_cb(__u64 i, void *vctx)
+/* Bytes nothing is learnt from, skipped in one step (up to 64): the status
+ * line, the value of a header we do not read, the rest of a cookie that is
+ * not a RUM one, and a RUM cookie's value. Stops before a byte that
+ * matters: the line's end, and in a RUM cookie ';' and control bytes. */
+static __always_inline int bv_au_skippable(const struct bv_au_scan *x)
+{
+	if (x->ls == AL_STATUS)
+		return 1;
+	if (x->ls != AL_VALUE)
+		return 0;
+	if (x->hk == AH_OTHER)
+		return 1;
+	return x->hk == AH_SETCOOKIE && (x->cs == AC_IGNORE || x->cs == AC_VALUE);
+}
+
+static __always_inline __u32 bv_au_skip(const struct bv_au_scan *x, const struct bv_scratch *sc,
+					__u32 pos)
+{
+	int cookie = x->ls == AL_VALUE && x->hk == AH_SETCOOKIE && x->cs == AC_VALUE;
+
+	for (__u32 k = 0; k < 64; k++) {
+		__u8 u;
+
+		if (pos >= x->len)
+			break;
+		u = (__u8)sc->buf[pos & BV_MASK];
+		if (u == '\n' || u == '\r')
+			break;
+		if (cookie && (u == ';' || u < 0x20 || u == 0x7f))
+			break;
+		pos++;
+	}
+	return pos;
+}
+
+static long bv_au_scan_cb(__u64 it, void *vctx)
 {
 	struct bv_au_scan_ctx *xc = vctx;
 	struct bv_au_scan *x = xc->x;
 	const struct bv_scratch *sc = xc->sc;
+	__u32 i;
 	char c;
 
-	if (!sc || !x || i >= x->len || i >= BV_SCRATCH_LEN)
+	if (!sc || !x || x->pos >= x->len || x->pos >= BV_SCRATCH_LEN)
 		return 1;
+	i = x->pos;
+	if (bv_au_skippable(x) && !x->cr) {
+		__u32 n = bv_au_skip(x, sc, i);
+
+		if (n > i) { /* (value bytes of no line whose bounds we keep) */
+			x->pos = n;
+			return 0;
+		}
+	}
+	x->pos = i + 1;
 	c = sc->buf[i & BV_MASK];
 
 	if (c == '\n') {

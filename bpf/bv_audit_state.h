@@ -51,6 +51,7 @@ enum { AA_OTHER = 0, AA_SECURE, AA_HTTPONLY, AA_SAMESITE, AA_MAXAGE, AA_EXPIRES 
 
 struct bv_au_scan {
 	__u32 len;          /* bytes in buf */
+	__u32 pos;          /* next byte to read */
 	__u64 limit;        /* rxVisitor lifetime limit, seconds */
 	__u32 head_end;     /* bytes of the head, empty line included; 0: not found */
 	/* the line */
