@@ -539,6 +539,90 @@ static void test_metrics_families(void **state)
 	free(text);
 }
 
+/* The request side is the same with the audit on: every output byte of a
+ * page request and a beacon, whole and cut into small segments, and the
+ * attribution still found from a Host cut by a segment boundary. */
+static void send_cut(struct conn *c, const char *s, size_t seg, uint8_t *acc, size_t *alen)
+{
+	static uint8_t f[8192];
+	size_t len = strlen(s);
+
+	for (size_t off = 0; off < len; off += seg) {
+		struct pkt_opts o = { .family = 4, .src = CLIENT4, .dst = SERVER4,
+				      .sport = c->cport, .dport = c->sport, .seq = c->cseq };
+		size_t n = len - off < seg ? len - off : seg, plen = 0, fl;
+		const uint8_t *p;
+
+		fl = pkt_build_tcp(f, sizeof(f), &o, s + off, n);
+		assert_true(fl > 0);
+		assert_int_equal(run(f, fl), XDP_PASS);
+		p = pkt_payload(out, outlen, &plen);
+		assert_non_null(p);
+		assert_int_equal(plen, n);
+		memcpy(acc + *alen, p, plen);
+		*alen += plen;
+		c->cseq += (uint32_t)n;
+	}
+}
+
+static void test_requests_unchanged(void **state)
+{
+	static const char page_req[] =
+		"GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n"
+		"X-Forwarded-For: 203.0.113.77\r\nCookie: rxVisitor=1733221234567ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\r\n\r\n";
+	static const char beacon_req[] =
+		"POST /rb_bf12345abc?type=js3&app=" APP "&vi=ABCDEFGHIJKLMNOP HTTP/1.1\r\n"
+		"Host: www.example.com\r\nDNT: 1\r\nX-Forwarded-For: 203.0.113.77\r\n"
+		"Cookie: dtCookie=v_4_srv_7; rxVisitor=1733221234567ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\r\n"
+		"Content-Length: 0\r\n\r\n";
+	static uint8_t off_bytes[2][1024], on_bytes[2][1024];
+	size_t segs[] = { 1, 3, 7, 500 };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
+		for (int audit = 0; audit < 2; audit++) {
+			struct conn c;
+			size_t l0 = 0, l1 = 0;
+
+			audit_config(0, NULL, 0);
+			if (!audit) {
+				H.cfg.settings.flags &= ~BV_SETF_AUDIT;
+				assert_int_equal(harness_apply(&H), 0);
+			}
+			conn_init(&c, 80);
+			c.cport = 43000; /* the same connection both times: the same pseudonyms */
+			req(&c, "");
+			c.cseq = 1000;
+			send_cut(&c, page_req, segs[k], audit ? on_bytes[0] : off_bytes[0], &l0);
+			send_cut(&c, beacon_req, segs[k], audit ? on_bytes[1] : off_bytes[1], &l1);
+			assert_int_equal(l0, strlen(page_req));
+			assert_int_equal(l1, strlen(beacon_req));
+			if (audit) {
+				resp(&c, "HTTP/1.1 200 OK\r\nSet-Cookie: rxVisitor=1; HttpOnly\r\n\r\n");
+				assert_int_equal(count(BV_AUBY_APP, APP, "rxVisitor", BV_AU_HTTPONLY), 1);
+			}
+		}
+		assert_memory_equal(off_bytes[0], on_bytes[0], strlen(page_req));
+		assert_memory_equal(off_bytes[1], on_bytes[1], strlen(beacon_req));
+		/* and the program did rewrite them (the comparison means something) */
+		assert_null(memmem(on_bytes[0], strlen(page_req), "203.0.113.77", 12));
+		assert_null(memmem(on_bytes[1], strlen(beacon_req), "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", 32));
+	}
+	/* a page alone, its Host cut into 1-byte segments: attributed by Host */
+	{
+		struct conn c;
+		size_t l = 0;
+
+		audit_config(0, NULL, 0);
+		conn_init(&c, 80);
+		req(&c, "");
+		c.cseq = 1000;
+		send_cut(&c, page_req, 1, on_bytes[0], &l);
+		resp(&c, "HTTP/1.1 200 OK\r\nSet-Cookie: dtCookie=1; HttpOnly\r\n\r\n");
+		assert_int_equal(count(HOST("www.example.com"), "dtCookie", BV_AU_HTTPONLY), 1);
+	}
+}
+
 /* Inline: the NIC sees no responses in real life; a response given to it
  * anyway is not read (and the program refuses nothing for the audit). */
 static void test_inline_reads_nothing(void **state)
@@ -582,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_audit_off),
 		cmocka_unit_test(test_report_and_metrics_text),
 		cmocka_unit_test(test_metrics_families),
+		cmocka_unit_test(test_requests_unchanged),
 		cmocka_unit_test(test_inline_reads_nothing), /* last: it reloads in inline mode */
 	};
 
