@@ -619,22 +619,40 @@ static __always_inline int bv_au_skippable(const struct bv_au_scan *x)
 	return x->hk == AH_SETCOOKIE && (x->cs == AC_IGNORE || x->cs == AC_VALUE);
 }
 
+/* Word-at-a-time byte tests (exact as booleans): a byte < n (n <= 128), a
+ * byte == n. */
+#define BV_AU_ONES 0x0101010101010101ULL
+#define BV_AU_HIGH 0x8080808080808080ULL
+static __always_inline __u64 bv_au_hasless(__u64 w, __u64 n)
+{
+	return (w - BV_AU_ONES * n) & ~w & BV_AU_HIGH;
+}
+
+static __always_inline __u64 bv_au_hasbyte(__u64 w, __u64 n)
+{
+	return bv_au_hasless(w ^ (BV_AU_ONES * n), 1);
+}
+
+/* Whole 8-byte words without a byte that matters, up to 8 of them; the
+ * rest goes byte by byte. buf has slack past BV_SCRATCH_LEN for the loads. */
 static __always_inline __u32 bv_au_skip(const struct bv_au_scan *x, const struct bv_scratch *sc,
 					__u32 pos)
 {
 	int cookie = x->ls == AL_VALUE && x->hk == AH_SETCOOKIE && x->cs == AC_VALUE;
 
-	for (__u32 k = 0; k < 64; k++) {
-		__u8 u;
+	for (__u32 k = 0; k < 8; k++) {
+		__u64 w, stop;
 
-		if (pos >= x->len)
+		if (pos + 8 > x->len)
 			break;
-		u = (__u8)sc->buf[pos & BV_MASK];
-		if (u == '\n' || u == '\r')
+		w = *(const __u64 *)&sc->buf[pos & BV_MASK];
+		if (cookie)
+			stop = bv_au_hasless(w, 0x20) | bv_au_hasbyte(w, ';') | bv_au_hasbyte(w, 0x7f);
+		else
+			stop = bv_au_hasbyte(w, '\n') | bv_au_hasbyte(w, '\r');
+		if (stop)
 			break;
-		if (cookie && (u == ';' || u < 0x20 || u == 0x7f))
-			break;
-		pos++;
+		pos += 8;
 	}
 	return pos;
 }
