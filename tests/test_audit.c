@@ -141,11 +141,6 @@ static void page(const char *host, const char *response)
 	conn_init(&c, 80);
 	snprintf(r, sizeof(r), "GET /index.html HTTP/1.1\r\nHost: %s\r\n\r\n", host);
 	req(&c, r);
-	if (getenv("BV_AUDIT_DEBUG")) {
-		struct bv_flow_key k;
-		int fd = bpf_map__fd(H.skel->maps.bv_auflow);
-		fprintf(stderr, "auflow has entry: %d\n", bpf_map_get_next_key(fd, NULL, &k) == 0);
-	}
 	resp(&c, response);
 }
 
@@ -168,7 +163,7 @@ static unsigned long long count(int by, const char *id, const char *cookie, int 
 	int ck = cookie_id(cookie);
 
 	assert_int_equal(bv_audit_read(bpf_map__fd(H.skel->maps.bv_audit), &rows, &n), 0);
-	if (getenv("BV_AUDIT_DEBUG"))
+	if (getenv("BV_AUDIT_DEBUG")) /* BV_AUDIT_DEBUG=1: every row read, on stderr */
 		bv_audit_report(stderr, rows, n);
 	for (size_t i = 0; i < n; i++) {
 		bv_audit_app_text(&rows[i].key.app, t, sizeof(t));
@@ -493,6 +488,27 @@ static void test_report_and_metrics_text(void **state)
 	assert_non_null(strstr(buf, "  rxVisitor httponly 1\n"));
 	assert_non_null(strstr(buf, "audit_findings 1\n"));
 	free(buf);
+
+	/* an application id a client chose is shown escaped, never raw */
+	{
+		struct conn c;
+
+		audit_config(0, NULL, 0);
+		conn_init(&c, 80);
+		req(&c, "POST /rb_bf1?app=a%b\x1b[2J HTTP/1.1\r\nHost: x.example.com\r\n"
+			"Content-Length: 0\r\n\r\n");
+		resp(&c, "HTTP/1.1 200 OK\r\nSet-Cookie: dtPC=1; HttpOnly\r\n\r\n");
+		assert_int_equal(bv_audit_read(bpf_map__fd(H.skel->maps.bv_audit), &rows, &n), 0);
+		buf = NULL;
+		f = open_memstream(&buf, &len);
+		assert_non_null(f);
+		bv_audit_report(f, rows, n);
+		fclose(f);
+		free(rows);
+		assert_null(strchr(buf, 0x1b));
+		assert_non_null(strstr(buf, "app a%25b%1B[2J\n"));
+		free(buf);
+	}
 }
 
 /* The /metrics families: valid for promtool, applications under k merged. */

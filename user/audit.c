@@ -161,6 +161,20 @@ static const char *cookie_label(int c)
 	return c == BV_AUC_NONE ? "unknown" : bv_audit_cookie_name(c);
 }
 
+/* An id as text for a terminal: printable ASCII other than '%' as is,
+ * anything else (a hostile app= may hold escape sequences) as %XX. */
+static void safe_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c > 0x20 && c < 0x7f && c != '%')
+			fputc(c, f);
+		else
+			fprintf(f, "%%%02X", c);
+	}
+}
+
 void bv_audit_report(FILE *f, const struct bv_audit_rowk *rows, size_t n)
 {
 	__u64 tot[BV_AU_MAX] = { 0 };
@@ -181,8 +195,9 @@ void bv_audit_report(FILE *f, const struct bv_audit_rowk *rows, size_t n)
 					any |= rows[j].n[k] != 0;
 			if (any) {
 				bv_audit_app_text(&r->key.app, id, sizeof(id));
-				fprintf(f, "%s%s%s\n", bv_audit_by_name(r->key.app.by),
-					id[0] ? " " : "", id);
+				fprintf(f, "%s%s", bv_audit_by_name(r->key.app.by), id[0] ? " " : "");
+				safe_text(f, id);
+				fputc('\n', f);
 			}
 		}
 		for (int k = 0; k < BV_AU_MAX; k++) {

@@ -36,7 +36,8 @@ const char *bv_audit_by_name(int by);
  * decimal, "" for the overflow row. */
 void bv_audit_app_text(const struct bv_audit_app *a, char *buf, size_t buflen);
 
-/* The human report of `pcap --audit`: per application, cookie and finding. */
+/* The human report of `pcap --audit`: per application, cookie and finding;
+ * bytes of an id that are not printable ASCII (or '%', a space) as %XX. */
 void bv_audit_report(FILE *f, const struct bv_audit_rowk *rows, size_t n);
 
 /*
