@@ -359,6 +359,38 @@ static void test_rxvisitor_expires(void **state)
 	assert_int_equal(findings(), 3);
 }
 
+/* The date forms and attribute spellings docs/AUDIT.md promises. */
+static void test_dates_and_spellings(void **state)
+{
+	(void)state;
+	audit_config(0, NULL, 0);
+	/* asctime, RFC 850 (two-digit year), over 24 months after Date */
+	page("f.example.com", "HTTP/1.1 200 OK\r\n" DATE
+	     "Set-Cookie: rxVisitor=1; Expires=Sun Dec  3 10:00:00 2028\r\n"
+	     "Set-Cookie: rxVisitor=2; Expires=Sunday, 03-Dec-28 10:00:00 GMT\r\n\r\n");
+	assert_int_equal(count(HOST("f.example.com"), "rxVisitor", BV_AU_LIFETIME_LONG), 2);
+	/* spaces around the value are not part of it; a Max-Age with spaces inside is ignored */
+	page("f.example.com", "HTTP/1.1 200 OK\r\n"
+	     "Set-Cookie: rxVisitor=1; Max-Age= 99999999 \r\n"
+	     "Set-Cookie: rxVisitor=1; Max-Age=9999 9999\r\n\r\n");
+	assert_int_equal(count(HOST("f.example.com"), "rxVisitor", BV_AU_LIFETIME_LONG), 3);
+	/* a negative Max-Age deletes: no finding for its HttpOnly */
+	page("f.example.com", "HTTP/1.1 200 OK\r\nSet-Cookie: rxVisitor=; Max-Age=-1; HttpOnly\r\n\r\n");
+	/* two Date headers: which clock? the lifetime is unknown */
+	page("f.example.com", "HTTP/1.1 200 OK\r\n" DATE DATE
+	     "Set-Cookie: rxVisitor=1; Expires=Fri, 01 Dec 2028 10:00:00 GMT\r\n\r\n");
+	assert_int_equal(count(HOST("f.example.com"), "rxVisitor", BV_AU_LIFETIME_UNKNOWN), 1);
+	/* SameSite without a value; the last of two SameSite counts */
+	page("f.example.com", "HTTP/1.1 200 OK\r\n"
+	     "Set-Cookie: dtSa=1; SameSite\r\n"
+	     "Set-Cookie: dtPC=1; SameSite=None; SameSite=Lax\r\n\r\n");
+	assert_int_equal(count(HOST("f.example.com"), "dtSa", BV_AU_SS_OTHER), 1);
+	assert_int_equal(count(HOST("f.example.com"), "dtPC", BV_AU_SS_LAX), 1);
+	assert_int_equal(count(HOST("f.example.com"), "dtPC", BV_AU_NONE_INSECURE), 0);
+	assert_int_equal(findings(), 4);
+	assert_int_equal(total(BV_AU_INCOMPLETE), 0);
+}
+
 static void test_suffixes_and_other_cookies(void **state)
 {
 	(void)state;
@@ -676,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_samesite_none_needs_secure),
 		cmocka_unit_test(test_rxvisitor_max_age),
 		cmocka_unit_test(test_rxvisitor_expires),
+		cmocka_unit_test(test_dates_and_spellings),
 		cmocka_unit_test(test_suffixes_and_other_cookies),
 		cmocka_unit_test(test_incomplete_never_judged),
 		cmocka_unit_test(test_attribution),
