@@ -98,8 +98,16 @@ BV_GLOBAL int bv_audit_add(const struct bv_audit_app *app, __u32 cookie, __u32 m
 	key->cookie = (__u8)cookie;
 	v = bpf_map_lookup_elem(&bv_audit, key);
 	if (!v) {
-		/* the overflow row first, so that it always has room */
-		bpf_map_update_elem(&bv_audit, other, &bv_au_zero, BPF_NOEXIST);
+		/* the overflow rows (one per cookie) first, so that they
+		 * always have room: made together, before any other row */
+		if (!bpf_map_lookup_elem(&bv_audit, other)) {
+#pragma unroll
+			for (int c = 0; c < BV_AUC_MAX; c++) {
+				other->cookie = (__u8)c;
+				bpf_map_update_elem(&bv_audit, other, &bv_au_zero, BPF_NOEXIST);
+			}
+			other->cookie = 0;
+		}
 		bpf_map_update_elem(&bv_audit, key, &bv_au_zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&bv_audit, key);
 		if (!v) {

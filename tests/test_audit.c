@@ -488,6 +488,40 @@ static void test_attribution(void **state)
 	assert_int_equal(findings(), 4);
 }
 
+/* More applications than bv_audit has rows: the rest in the overflow row,
+ * no count lost, and /metrics names it. */
+static void test_overflow_row(void **state)
+{
+	struct bv_metrics_src src = { .stats_fd = -1, .ifdec_fd = -1, .events_fd = -1,
+				      .audit_fd = bpf_map__fd(H.skel->maps.bv_audit),
+				      .audit_k = 1, .mode = "pcap" };
+	struct bv_audit_rowk *rows;
+	size_t n, len = 0;
+	char host[64], *text = NULL;
+	unsigned long long ovf = 0;
+	const int napps = BV_AUDIT_MAX + 50;
+
+	(void)state;
+	audit_config(0, NULL, 0);
+	for (int i = 0; i < napps; i++) {
+		snprintf(host, sizeof(host), "h%d.example.com", i);
+		page(host, "HTTP/1.1 200 OK\r\nSet-Cookie: dtCookie=1; HttpOnly\r\n\r\n");
+	}
+	assert_int_equal(bv_audit_read(bpf_map__fd(H.skel->maps.bv_audit), &rows, &n), 0);
+	assert_true(n <= BV_AUDIT_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].key.app.by == BV_AUBY_OVERFLOW)
+			ovf += rows[i].n[BV_AU_HTTPONLY];
+	free(rows);
+	assert_true(ovf >= 50);
+	assert_int_equal(total(BV_AU_HTTPONLY), napps);
+	assert_int_equal(total(BV_AU_RESPONSES), napps);
+	assert_int_equal(bv_metrics_render(&src, &text, &len), 0);
+	assert_non_null(strstr(text, "beaconveil_audit_findings_total{by=\"\",app=\":overflow\","
+				     "cookie=\"dtCookie\",finding=\"httponly\"}"));
+	free(text);
+}
+
 static void test_audit_off(void **state)
 {
 	(void)state;
@@ -712,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_suffixes_and_other_cookies),
 		cmocka_unit_test(test_incomplete_never_judged),
 		cmocka_unit_test(test_attribution),
+		cmocka_unit_test(test_overflow_row),
 		cmocka_unit_test(test_audit_off),
 		cmocka_unit_test(test_report_and_metrics_text),
 		cmocka_unit_test(test_metrics_families),
