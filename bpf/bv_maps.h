@@ -177,7 +177,7 @@ struct {
 
 /* Set-Cookie audit (bpf/bv_audit.h, mirror/pcap): counts per application
  * and cookie, pinned so that they survive daemon restarts as bv_stats do;
- * the overflow row (all-zero key) is made before any other. */
+ * the overflow rows (all-zero application) are made before any other. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, BV_AUDIT_MAX);
