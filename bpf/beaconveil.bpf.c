@@ -14,6 +14,7 @@
 #include "bv_http.h"
 #include "bv_proxy.h"
 #include "bv_encap.h"
+#include "bv_audit.h"
 
 const volatile __u8 bv_mode = BV_MODE_INLINE;
 
@@ -493,6 +494,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	sc->drop_reset = 0;
 	sc->known_dec = BV_UNDECIDED;
 	bv_iptok_reset(sc); /* nothing left from another packet */
+	sc->au_req.by = 0;
 
 	if (!f) {
 		/*
@@ -628,6 +630,8 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		f->next_seq = seq + plen;
 		f->state = BV_FLOW_SYNCED;
 	}
+	if (bv_mode != BV_MODE_INLINE) /* the Set-Cookie audit's attribution */
+		bv_audit_note_flow(sc);
 
 	if (sc->seg_drop) {
 		if (bv_mode == BV_MODE_INLINE && sc->drop_reset && bv_send_reset(ctx, p) == 0) {
@@ -793,6 +797,8 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		bv_count(BV_ST_OTHER_TCP);
 	if (bv_mode == BV_MODE_INLINE)
 		return bv_keep(ctx);
+	if (up && (*up & (BV_PORT_BEACON | BV_PORT_AUDIT))) /* responses: the Set-Cookie audit reads them (bv_audit.h) */
+		bv_audit_response(ctx, &p, sc, &key, *up);
 	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
 	return bv_other(ctx, &p, &sc->gpol, (up && (*up & BV_PORT_BEACON)) ? 2 : 3); /* 2: server->client */
 }

@@ -8,6 +8,7 @@
 
 #include "bv_request.h"
 #include "bv_ipfield.h"
+#include "bv_audit.h"
 
 /* ---- header lines -------------------------------------------------------- */
 
@@ -70,7 +71,9 @@ BV_GLOBAL int bv_hdr_done(struct bv_scratch *sc)
 			lx->sig |= BV_SIG_GPC;
 		break;
 	case H_HOST:
-		bv_lookup_app(lx, BV_APPKEY_HOST);
+		if (lx->sig & BV_SIG_BEACON)
+			bv_lookup_app(lx, BV_APPKEY_HOST);
+		bv_audit_note_host(sc);
 		break;
 	case H_TE:
 		/* "chunked" as the last coding frames the body; a request with

@@ -266,9 +266,11 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 		bv_tok_reset(lx);
 		bv_ip_reset(lx);
 		/* a request that is not a beacon: only its framing, and in a
-		 * copy (sc->mask_other) its client addresses */
+		 * copy (sc->mask_other) its client addresses; with the
+		 * Set-Cookie audit its Host (bv_audit.h) */
 		if (!(lx->sig & BV_SIG_BEACON) && lx->hdr != H_CLEN && lx->hdr != H_TE &&
-		    !(sc->mask_other && (lx->hdr == H_IPLIST || lx->hdr == H_FWD)))
+		    !(sc->mask_other && (lx->hdr == H_IPLIST || lx->hdr == H_FWD)) &&
+		    !(lx->hdr == H_HOST && (sc->set.flags & BV_SETF_AUDIT)))
 			lx->hdr = H_OTHER;
 		if (lx->hdr == H_CLEN)
 			lx->body_left = 0;

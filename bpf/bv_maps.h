@@ -11,6 +11,7 @@
 #include "bv_parse.h"
 #include "bv_names.h"
 #include "bv_aes.h"
+#include "bv_audit_state.h"
 
 #ifndef BV_MAX_FLOWS
 #define BV_MAX_FLOWS 65536 /* userspace may resize before load */
@@ -247,6 +248,7 @@ struct bv_scratch {
 	__u8 encap;             /* this packet is a tunnel's: outer is its outer headers */
 	__u8 _pad3[6];
 	struct bv_pkt outer;    /* bv_encap.h */
+	struct bv_audit_app au_req; /* audit: the Host of a request in this segment (by 0: none) */
 	struct bv_span spans[BV_MAX_SPANS];
 	struct bv_iptok ipt;
 	char buf[2 * BV_SCRATCH_LEN]; /* upper half: slack for word loads/stores */
@@ -268,5 +270,41 @@ struct {
 	__type(value, struct bv_ifdec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_ifdec SEC(".maps");
+
+/* Set-Cookie audit (bpf/bv_audit.h, mirror/pcap): counts per application
+ * and cookie, pinned so that they survive daemon restarts as bv_stats do;
+ * the overflow rows (all-zero application) are made before any other. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BV_AUDIT_MAX);
+	__type(key, struct bv_audit_key);
+	__type(value, struct bv_audit_row);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bv_audit SEC(".maps");
+
+/* Audit: per connection (client->server key), the application its last
+ * request named and the last response audited (a retransmission of it is
+ * not counted twice). Made only while the audit is on; not pinned: a
+ * restart forgets the attribution of connections in flight. */
+struct bv_audit_flow {
+	struct bv_audit_app app;
+	__u32 resp_seq;     /* TCP seq of the last response head audited */
+	__u32 resp_seen;    /* resp_seq is valid */
+};
+#define BV_AUFLOW_MAX 16384
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BV_AUFLOW_MAX);
+	__type(key, struct bv_flow_key);
+	__type(value, struct bv_audit_flow);
+} bv_auflow SEC(".maps");
+
+/* Audit: the response scanner's working state (bpf/bv_audit_state.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_au_work);
+} bv_auwork SEC(".maps");
 
 #endif /* BV_MAPS_H */

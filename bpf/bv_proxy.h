@@ -81,6 +81,19 @@ static long bv_proxy1_shift_cb(__u64 i, void *vctx)
 	return 0;
 }
 
+/* " DST " moves left by t, then t zeros before SPORT: buf[from..to]. Its
+ * own frame: the loop's context is not on the stack of the calls that
+ * bv_proxy_v1 makes before (the text masker, ip_anon's AES). */
+BV_GLOBAL int bv_proxy1_shift(struct bv_scratch *sc, __u32 from, __u32 to, __u32 t)
+{
+	struct bv_proxy1_shift sh = { .sc = sc, .from = from, .to = to, .t = t };
+
+	if (!sc || from > to || to >= BV_SCRATCH_LEN)
+		return 0;
+	bpf_loop(to + 1 - from, bv_proxy1_shift_cb, &sh, 0);
+	return 0;
+}
+
 /*
  * PROXY protocol v1 line, "PROXY TCP4 SRC DST SPORT DPORT\r\n": mask SRC.
  * The line keeps its length (TCP sequence numbers) and its single spaces
@@ -98,7 +111,6 @@ static long bv_proxy1_shift_cb(__u64 i, void *vctx)
 BV_GLOBAL int bv_proxy_v1(struct bv_scratch *sc)
 {
 	struct bv_lexer *lx;
-	struct bv_proxy1_shift sh;
 	__u32 nl, sp[3], L, t = 0;
 
 	if (!sc)
@@ -160,12 +172,7 @@ BV_GLOBAL int bv_proxy_v1(struct bv_scratch *sc)
 	if (t >= L || bv_find2(sc, BV_PROXY1_SRC, ' ', ' ') != sp[0] - t)
 		return -1;
 
-	/* " DST " moves left by t, then t zeros before SPORT */
-	sh.sc = sc;
-	sh.from = sp[0] - t;
-	sh.to = sp[1];
-	sh.t = t;
-	bpf_loop(sh.to + 1 - sh.from, bv_proxy1_shift_cb, &sh, 0);
+	bv_proxy1_shift(sc, sp[0] - t, sp[1], t);
 	return 1;
 }
 

@@ -272,8 +272,9 @@ static __always_inline int bv_line_may_matter(const struct bv_scratch *sc,
 	if (l == BV_W8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
 	    l == BV_W8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r'))
 		return 1;
-	/* a request that is not a beacon: only its client addresses, in a copy */
-	if (!(sc->lx.sig & BV_SIG_BEACON) && !sc->mask_other)
+	/* a request that is not a beacon: only its client addresses, in a
+	 * copy, and its Host for the Set-Cookie audit (bv_audit.h) */
+	if (!(sc->lx.sig & BV_SIG_BEACON) && !sc->mask_other && !(sc->set.flags & BV_SETF_AUDIT))
 		return 0;
 	return l7 == BV_W8('c', 'o', 'o', 'k', 'i', 'e', ':', 0) ||
 	       bv_filter_has(f, BV_NAME_HEADER, bv_fkey_word(w, BV_NAME_HEADER));

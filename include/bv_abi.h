@@ -127,6 +127,7 @@ enum bv_port_bits {
 	BV_PORT_BEACON = 1 << 0,
 	BV_PORT_VXLAN  = 1 << 1,
 	BV_PORT_GENEVE = 1 << 2,
+	BV_PORT_AUDIT  = 1 << 3, /* a server port whose responses the Set-Cookie audit reads (bv_audit.h) */
 };
 
 /* Path rules (bv_paths[0..BV_MAX_PATHS-1]); an entry with kind 0 is unused. */

@@ -29,10 +29,10 @@ umount /sys/fs/bpf
 bv_daemon "$BV_TMP/d1.log" -i bvA -c "$BV_TMP/bv.conf"
 D1=$BV_DPID
 [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || bv_fail "daemon did not mount bpffs"
-for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec bv_names bv_namefilt bv_ipanon; do
+for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec bv_names bv_namefilt bv_ipanon bv_audit; do
 	[ -e "$BV_PIN/$m" ] || bv_fail "$BV_PIN/$m not pinned"
 done
-bv_ok "bpffs mounted by the daemon, 13 maps pinned"
+bv_ok "bpffs mounted by the daemon, 14 maps pinned"
 
 # --- attached, natively, and visible ------------------------------------
 grep -q "attached to bvA: program id [0-9]*, inline mode, native XDP" "$BV_TMP/d1.log" ||
@@ -150,7 +150,7 @@ bv_ok "mirror mode redirects kept packets out of --egress"
 # bvA still carries the skb-mode program of the SIGKILLed daemon
 "$BV" unload -i bvA >"$BV_TMP/unload" || bv_fail "unload -i bvA failed"
 grep -q "detached beaconveil (prog id [0-9]*) from bvA" "$BV_TMP/unload" || bv_fail "unload: $(cat "$BV_TMP/unload")"
-grep -q "removed 13 pinned maps" "$BV_TMP/unload" || bv_fail "unload kept the pins: $(cat "$BV_TMP/unload")"
+grep -q "removed 14 pinned maps" "$BV_TMP/unload" || bv_fail "unload kept the pins: $(cat "$BV_TMP/unload")"
 "$BV" status >"$BV_TMP/status"
 grep -q "^maps: 0 of 13" "$BV_TMP/status" || bv_fail "pins left after unload"
 grep -q "beaconveil prog id" "$BV_TMP/status" && bv_fail "a program left after unload"

@@ -55,7 +55,7 @@ beacon_anonymized() {
 # all_pinned — every map the daemon pins is there.
 all_pinned() {
 	local m
-	for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec bv_names bv_namefilt bv_ipanon; do
+	for m in bv_policy bv_apppol bv_settings bv_ports bv_paths bv_stats bv_flows bv_keys bv_events bv_ifdec bv_names bv_namefilt bv_ipanon bv_audit; do
 		[ -e "$BV_PIN/$m" ] || return 1
 	done
 }

@@ -868,7 +868,7 @@ static void test_structure_errors(void **state)
 
 	(void)state;
 	fail_exact("[global]\n[foo]\nx = 1\n", 2, "unknown section [foo] (expected global, "
-		   "beacon, anonymize, daemon, fleet, mirror, names, app:ID or host:NAME)");
+		   "beacon, anonymize, daemon, fleet, mirror, audit, names, app:ID or host:NAME)");
 	fail_at("[Global]\n", 1, "unknown section [Global]");
 	fail_at("[app]\n", 1, "unknown section [app]");
 	fail_exact("[global]\nopt_in = on\n[beacon]\n[global]\n", 4,
@@ -1217,6 +1217,39 @@ static void test_mirror_section(void **state)
 }
 
 /* The example at the top of the repository. */
+
+static void test_audit_section(void **state)
+{
+	struct bv_config c;
+
+	(void)state;
+	bv_config_defaults(&c);
+	assert_int_equal(c.settings.flags & (BV_SETF_AUDIT | BV_SETF_AUDIT_SECURE | BV_SETF_RVCL_MASK), 0);
+	assert_int_equal(c.naudit_ports, 0);
+	load_ok("[audit]\nenabled = on\nrequire_secure = yes\nrvcl = 13\nports = 8000, 8443\n", &c);
+	assert_true(c.settings.flags & BV_SETF_AUDIT);
+	assert_true(c.settings.flags & BV_SETF_AUDIT_SECURE);
+	assert_int_equal((c.settings.flags & BV_SETF_RVCL_MASK) >> BV_SETF_RVCL_SHIFT, 13);
+	assert_int_equal(c.naudit_ports, 2);
+	assert_int_equal(c.audit_ports[0], 8000);
+	assert_int_equal(c.audit_ports[1], 8443);
+	/* the other settings flags are not touched */
+	load_ok("[anonymize]\nother_requests = off\n[audit]\nenabled = off\nrvcl = 1\n", &c);
+	assert_true(c.settings.flags & BV_SETF_KEEP_OTHER_REQUESTS);
+	assert_false(c.settings.flags & BV_SETF_AUDIT);
+	assert_int_equal((c.settings.flags & BV_SETF_RVCL_MASK) >> BV_SETF_RVCL_SHIFT, 1);
+	fail_exact("[audit]\nrvcl = 25\n", 2,
+		   "key 'rvcl': value '25' must be a number of months 1..24 (the rxVisitor lifetime limit)");
+	fail_at("[audit]\nrvcl = 0\n", 2, "must be a number of months 1..24");
+	fail_at("[audit]\nenabled = maybe\n", 2, "key 'enabled': value 'maybe' is not a boolean");
+	fail_at("[audit]\nports = 80, 80\n", 2, "port 80 listed twice");
+	fail_at("[audit]\nports = 70000\n", 2, "is not a port 1..65535");
+	fail_at("[audit]\nports = 80,\n", 2, "must be a comma-separated list of ports");
+	fail_at("[audit]\nmax_age = 1\n", 2, "unknown key in section [audit]");
+	fail_at("[audit]\nrvcl = 2\nrvcl = 3\n", 3, "given twice in section [audit]");
+}
+
+/* The example at the top of the repository. */
 static char *find_example(void)
 {
 	char exe[PATH_MAX], *p;
@@ -1490,6 +1523,7 @@ int main(void)
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_fleet_section),
 		cmocka_unit_test(test_mirror_section),
+		cmocka_unit_test(test_audit_section),
 		cmocka_unit_test(test_apply),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

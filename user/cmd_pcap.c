@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [-q]
+ * beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [--audit] [-q]
  *
  * Runs every frame of a capture once through the same XDP program the
  * daemon attaches, with BPF_PROG_TEST_RUN (repeat 1, so each run sees the
@@ -36,6 +36,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "analytics.h"
+#include "audit.h"
 #include "loader.h"
 #include "beaconveil.skel.h"
 
@@ -54,7 +55,7 @@ static void on_signal(int sig)
 static void pcap_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [-q]\n"
+		"Usage: beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [--audit] [-q]\n"
 		"\n"
 		"Anonymize a capture offline with the same BPF program the daemon runs:\n"
 		"every frame of IN (pcap or pcapng, Ethernet) goes once through the XDP\n"
@@ -77,6 +78,11 @@ static void pcap_usage(FILE *f)
 		"                     digits replaced by a pseudonym; nothing in them is\n"
 		"                     parsed as a request (pcap mode only; without it such\n"
 		"                     connections are left out until their next SYN)\n"
+		"      --audit        audit the Set-Cookie headers of the responses for the\n"
+		"                     RUM cookies (HttpOnly, Secure, SameSite, the rxVisitor\n"
+		"                     lifetime; [audit] in CONFIG) and print a report per\n"
+		"                     application, cookie and finding after the run (pcap\n"
+		"                     and mirror mode; [audit] enabled = on does the same)\n"
 		"  -q, --quiet        do not print the summary\n"
 		"  -h, --help         this help\n"
 		"\n"
@@ -220,12 +226,13 @@ int cmd_pcap(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "midstream", no_argument, NULL, 'M' },
+		{ "audit", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfg_path = NULL, *in_path, *out_path;
 	enum bv_mode mode = BV_MODE_PCAP;
-	bool quiet = false, midstream = false;
+	bool quiet = false, midstream = false, audit = false;
 	struct bv_config cfg;
 	bool cfg_loaded = false;
 	struct bv_load_opts lo = { 0 };
@@ -266,6 +273,9 @@ int cmd_pcap(int argc, char **argv)
 			break;
 		case 'M':
 			midstream = true;
+			break;
+		case 'A':
+			audit = true;
 			break;
 		case 'h':
 			pcap_usage(stdout);
@@ -310,6 +320,14 @@ int cmd_pcap(int argc, char **argv)
 			return BV_EXIT_USAGE;
 		}
 		cfg.settings.flags |= BV_SETF_MIDSTREAM;
+	}
+	if (audit)
+		cfg.settings.flags |= BV_SETF_AUDIT;
+	if ((cfg.settings.flags & BV_SETF_AUDIT) && mode == BV_MODE_INLINE) {
+		fprintf(stderr, PFX "the Set-Cookie audit needs --mode pcap or mirror (inline mode "
+			"stands for the collector's NIC, which sees only client->server traffic)\n");
+		bv_config_free(&cfg);
+		return BV_EXIT_USAGE;
 	}
 
 	in = open_input(in_path, &prec, err, sizeof(err));
@@ -478,6 +496,17 @@ int cmd_pcap(int argc, char **argv)
 	}
 	if (!quiet)
 		print_summary(in_path, out_path, mode, &c, st, an);
+	if (cfg.settings.flags & BV_SETF_AUDIT) {
+		struct bv_audit_rowk *rows;
+		size_t nrows;
+
+		if (bv_audit_read(bpf_map__fd(skel->maps.bv_audit), &rows, &nrows)) {
+			snprintf(err, sizeof(err), "reading the audit counts: %s", strerror(errno));
+			goto done_err;
+		}
+		bv_audit_report(stdout, rows, nrows);
+		free(rows);
+	}
 	ret = BV_EXIT_OK;
 	goto out;
 

@@ -712,6 +712,8 @@ static struct bv_metrics *start_metrics(struct daemon *d, const char *addr, char
 	struct bv_metrics_src src = {
 		.stats_fd = d->pins.stats,
 		.ifdec_fd = d->pins.ifdec,
+		.audit_fd = d->pins.audit,
+		.audit_k = d->cfg.k_anonymity,
 		.events_fd = d->pins.events,
 		.mode = mode_name(d->mode),
 		.ifaces = d->ifnames,
@@ -1285,6 +1287,9 @@ int cmd_run(int argc, char **argv)
 		      "through the libxdp dispatcher");
 	if (d->mode == BV_MODE_MIRROR)
 		logf_("mirror egress: %s", d->egress_name);
+	if (d->mode == BV_MODE_INLINE && (d->cfg.settings.flags & BV_SETF_AUDIT))
+		logf_("warning: [audit] enabled has no effect in inline mode: the collector's NIC "
+		      "sees no responses (the Set-Cookie audit needs --mode mirror)");
 	logf_("ready: pid %d, config %s, maps %s, hash key epoch %u, metrics "
 	      "http://%s/metrics", (int)getpid(), d->cfg_path ? d->cfg_path : "(built-in defaults)",
 	      BV_PIN_DIR, d->epoch, d->metrics_addr);

@@ -373,11 +373,11 @@ void bv_config_free(struct bv_config *c)
 /* ------------------------------------------------------------------ */
 /* The parser                                                         */
 
-enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_FLEET, S_MIRROR, S_NAMES, S_APP };
+enum sect { S_NONE, S_GLOBAL, S_BEACON, S_ANONYMIZE, S_DAEMON, S_FLEET, S_MIRROR, S_AUDIT, S_NAMES, S_APP };
 static const char *const sect_names[] = {
 	[S_GLOBAL] = "global", [S_BEACON] = "beacon",
 	[S_ANONYMIZE] = "anonymize", [S_DAEMON] = "daemon", [S_FLEET] = "fleet",
-	[S_MIRROR] = "mirror", [S_NAMES] = "names",
+	[S_MIRROR] = "mirror", [S_AUDIT] = "audit", [S_NAMES] = "names",
 };
 
 static const char *const beacon_keys[] = { "ports", "methods", "path", "crash_path", NULL };
@@ -387,6 +387,7 @@ static const char *const daemon_keys[] = {
 };
 static const char *const fleet_keys[] = { "redis", "visitor_lifetime", NULL };
 static const char *const mirror_keys[] = { "vxlan_ports", "geneve_ports", NULL };
+static const char *const audit_keys[] = { "enabled", "require_secure", "rvcl", "ports", NULL };
 
 struct ovr {
 	struct bv_app_key key;
@@ -582,7 +583,7 @@ static int section_line(struct pctx *x, const char *p, size_t n)
 			key.id[i] = h[i] >= 'A' && h[i] <= 'Z' ? (char)(h[i] - 'A' + 'a') : h[i];
 	} else {
 		failf(x, "unknown section [%s] (expected global, beacon, anonymize, "
-		      "daemon, fleet, mirror, names, app:ID or host:NAME)", q(qb, sizeof(qb), name));
+		      "daemon, fleet, mirror, audit, names, app:ID or host:NAME)", q(qb, sizeof(qb), name));
 		return -1;
 	}
 
@@ -1127,6 +1128,69 @@ static int mirror_key(struct pctx *x, const char *name, const char *value)
 	return 0;
 }
 
+/* [audit]: the Set-Cookie audit of mirror/pcap mode (docs/AUDIT.md). */
+static int audit_key(struct pctx *x, const char *name, const char *value)
+{
+	struct bv_config *c = x->c;
+	char qb[QBUF], qt[QBUF], tok[32];
+	unsigned long v;
+	int b, r, any = 0;
+	const char *s = value;
+
+	if (!strcmp(name, "enabled") || !strcmp(name, "require_secure")) {
+		__u32 bit = name[0] == 'e' ? BV_SETF_AUDIT : BV_SETF_AUDIT_SECURE;
+
+		if (parse_bool(value, &b)) {
+			failf(x, "key '%s': value '%s' is not a boolean (on/off, true/false, "
+			      "yes/no, 1/0)", name, q(qb, sizeof(qb), value));
+			return -1;
+		}
+		if (b)
+			c->settings.flags |= bit;
+		else
+			c->settings.flags &= ~bit;
+		return 0;
+	}
+	if (!strcmp(name, "rvcl")) {
+		if (parse_uint(value, BV_RVCL_MAX, &v) < 0 || v < 1) {
+			failf(x, "key 'rvcl': value '%s' must be a number of months 1..%d "
+			      "(the rxVisitor lifetime limit)", q(qb, sizeof(qb), value),
+			      BV_RVCL_MAX);
+			return -1;
+		}
+		c->settings.flags = (c->settings.flags & ~BV_SETF_RVCL_MASK) |
+				    ((__u32)v << BV_SETF_RVCL_SHIFT);
+		return 0;
+	}
+	/* ports: server ports audited besides the beacon ports, one line */
+	c->naudit_ports = 0;
+	while ((r = next_item(&s, tok, sizeof(tok))) > 0) {
+		any = 1;
+		if (parse_uint(tok, 65535, &v) < 0 || v == 0) {
+			failf(x, "key 'ports': value '%s': '%s' is not a port 1..65535",
+			      q(qb, sizeof(qb), value), q(qt, sizeof(qt), tok));
+			return -1;
+		}
+		for (int i = 0; i < c->naudit_ports; i++)
+			if (c->audit_ports[i] == v) {
+				failf(x, "key 'ports': value '%s': port %lu listed twice",
+				      q(qb, sizeof(qb), value), v);
+				return -1;
+			}
+		if (c->naudit_ports == BV_CONFIG_MAX_PORTS) {
+			failf(x, "key 'ports': too many ports (max %d)", BV_CONFIG_MAX_PORTS);
+			return -1;
+		}
+		c->audit_ports[c->naudit_ports++] = (__u16)v;
+	}
+	if (r < 0 || !any) {
+		failf(x, "key 'ports': value '%s' must be a comma-separated list of ports "
+		      "1..65535", q(qb, sizeof(qb), value));
+		return -1;
+	}
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct pctx *x = user;
@@ -1162,6 +1226,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		break;
 	case S_NAMES:
 		keys = bv_names_keys;
+		break;
+	case S_AUDIT:
+		keys = audit_keys;
 		break;
 	}
 	ki = key_index(keys, name);
@@ -1236,6 +1303,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_NAMES:
 		if (bv_names_set(&x->c->names, name, value, msg, sizeof(msg)) < 0)
 			failf(x, "%s", msg);
+		break;
+	case S_AUDIT:
+		audit_key(x, name, value);
 		break;
 	case S_NONE:
 		break;
@@ -1458,6 +1528,8 @@ static int apply_ports(const struct bv_config *c, int fd, char *err, size_t errl
 		vals[c->vxlan_ports[i]] |= BV_PORT_VXLAN;
 	for (int i = 0; i < c->ngeneve; i++)
 		vals[c->geneve_ports[i]] |= BV_PORT_GENEVE;
+	for (int i = 0; i < c->naudit_ports; i++)
+		vals[c->audit_ports[i]] |= BV_PORT_AUDIT;
 
 	if (!bv_config_no_batch) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include "bv_abi.h"
 #include "names.h"
+#include "bv_audit_abi.h"
 
 /* Limits; BV_CONFIG_MAX_APPS matches max_entries of bv_apppol. */
 #define BV_CONFIG_MAX_PORTS 64
@@ -30,6 +31,7 @@ struct bv_config {
 	/* [mirror]: UDP ports decapsulated in mirror/pcap mode (0 ports: off) */
 	__u16 vxlan_ports[BV_CONFIG_MAX_TUNNEL_PORTS]; int nvxlan;
 	__u16 geneve_ports[BV_CONFIG_MAX_TUNNEL_PORTS]; int ngeneve;
+	__u16 audit_ports[64]; int naudit_ports; /* [audit] ports (besides the beacon ports) */
 	struct bv_path_rule paths[BV_MAX_PATHS]; int npaths;
 	struct bv_config_app *apps; int napps; /* malloc'ed; bv_config_free() */
 	char metrics_addr[64];              /* "ADDR:PORT" or "[ADDR6]:PORT" */

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "analytics.h"
+#include "audit.h"
 #include "bv_abi.h"
 #include "fleet.h"
 #include "kcounts.h"
@@ -412,6 +413,19 @@ int bv_metrics_render(const struct bv_metrics_src *src, char **out, size_t *len)
 		rc = -1;
 	if (!rc && src->events_fd >= 0 && render_events(f, src->events_fd))
 		rc = -1;
+	/* fd 0 is stdin, never the map: a source that does not name it */
+	if (!rc && src->audit_fd > 0) {
+		unsigned k = src->audit_k ? src->audit_k : 10;
+		struct bv_analytics_snap snap;
+
+		/* the daemon's current k (a SIGHUP may have changed it) */
+		if (src->an && !bv_analytics_snapshot(src->an, &snap)) {
+			k = snap.k;
+			bv_analytics_snap_free(&snap);
+		}
+		if (bv_audit_render(f, src->audit_fd, k, lv))
+			rc = -1;
+	}
 	if (!rc && src->an && render_analytics(f, src))
 		rc = -1;
 	e = errno;

@@ -28,6 +28,8 @@ struct bv_fleet;
 struct bv_metrics_src {
 	int stats_fd;
 	int ifdec_fd;
+	int audit_fd;     /* bv_audit (Set-Cookie audit); -1 or 0 (left out): none */
+	unsigned audit_k; /* audit rows need this many responses (0: 10); an's k wins */
 	int events_fd;
 	const char *mode;
 	const char *const *ifaces;

@@ -23,7 +23,7 @@
 
 const char *const bv_pin_names[] = {
 	"bv_policy", "bv_apppol", "bv_settings", "bv_ports", "bv_paths",
-	"bv_stats", "bv_flows", "bv_keys", "bv_events", "bv_ifdec", "bv_names", "bv_namefilt", "bv_ipanon", NULL,
+	"bv_stats", "bv_flows", "bv_keys", "bv_events", "bv_ifdec", "bv_names", "bv_namefilt", "bv_ipanon", "bv_audit", NULL,
 };
 _Static_assert(sizeof(bv_pin_names) / sizeof(bv_pin_names[0]) == BV_NPINS + 1,
 	       "BV_NPINS out of step");

@@ -6,8 +6,9 @@
  *
  * Pinned (LIBBPF_PIN_BY_NAME in bpf/bv_maps.h): bv_policy, bv_apppol,
  * bv_settings, bv_ports, bv_paths, bv_stats, bv_flows, bv_keys, bv_events,
- * bv_ifdec, bv_names, bv_namefilt.
- * Not pinned, one per loaded program: bv_egress, bv_scratch, .rodata.
+ * bv_ifdec, bv_names, bv_namefilt, bv_ipanon, bv_audit.
+ * Not pinned, one per loaded program: bv_egress, bv_scratch, bv_half,
+ * bv_ipcache, bv_auflow, bv_auwork, .rodata.
  */
 #ifndef BV_PINS_H
 #define BV_PINS_H
@@ -22,12 +23,12 @@ struct beaconveil_bpf;
 
 /* The pinned map names, NULL-terminated, in the order of struct bv_pins. */
 extern const char *const bv_pin_names[];
-#define BV_NPINS 13
+#define BV_NPINS 14
 
 /* File descriptors of the pinned maps; -1 where not open. */
 struct bv_pins {
 	int policy, apppol, settings, ports, paths, stats, flows, keys, events, ifdec, names,
-	    namefilt, ipanon;
+	    namefilt, ipanon, audit;
 };
 
 /* Sets every fd to -1. */

@@ -138,8 +138,20 @@ static void check_config(const struct bv_config *c)
 	check_policy(&c->global, "[global]");
 	if (!c->settings.methods || (c->settings.methods & ~0x7fu))
 		fail("methods = %#x", c->settings.methods);
-	if (c->settings.flags & ~(__u32)BV_SETF_KEEP_OTHER_REQUESTS)
+	if (c->settings.flags & ~(__u32)(BV_SETF_KEEP_OTHER_REQUESTS | BV_SETF_AUDIT |
+					 BV_SETF_AUDIT_SECURE | BV_SETF_RVCL_MASK))
 		fail("settings flags %#x: a bit no key sets", c->settings.flags);
+	if (((c->settings.flags & BV_SETF_RVCL_MASK) >> BV_SETF_RVCL_SHIFT) > BV_RVCL_MAX)
+		fail("rvcl %u months", (c->settings.flags & BV_SETF_RVCL_MASK) >> BV_SETF_RVCL_SHIFT);
+	if (c->naudit_ports < 0 || c->naudit_ports > BV_CONFIG_MAX_PORTS)
+		fail("naudit_ports = %d", c->naudit_ports);
+	for (int i = 0; i < c->naudit_ports; i++) {
+		if (!c->audit_ports[i])
+			fail("audit port 0 configured");
+		for (int j = 0; j < i; j++)
+			if (c->audit_ports[i] == c->audit_ports[j])
+				fail("audit port %u twice", c->audit_ports[i]);
+	}
 	if (c->nports < 1 || c->nports > BV_CONFIG_MAX_PORTS)
 		fail("nports = %d", c->nports);
 	for (int i = 0; i < c->nports; i++) {
@@ -265,7 +277,9 @@ static int same_config(const struct bv_config *x, const struct bv_config *y)
 	    x->max_flows != y->max_flows || x->key_rotation_s != y->key_rotation_s ||
 	    x->nvxlan != y->nvxlan || x->ngeneve != y->ngeneve ||
 	    memcmp(x->vxlan_ports, y->vxlan_ports, (size_t)x->nvxlan * sizeof(x->vxlan_ports[0])) ||
-	    memcmp(x->geneve_ports, y->geneve_ports, (size_t)x->ngeneve * sizeof(x->geneve_ports[0])))
+	    memcmp(x->geneve_ports, y->geneve_ports, (size_t)x->ngeneve * sizeof(x->geneve_ports[0])) ||
+	    x->naudit_ports != y->naudit_ports ||
+	    memcmp(x->audit_ports, y->audit_ports, (size_t)x->naudit_ports * sizeof(x->audit_ports[0])))
 		return 0;
 	for (int i = 0; i < x->napps; i++)
 		if (memcmp(&x->apps[i], &y->apps[i], sizeof(x->apps[i])))
@@ -342,6 +356,8 @@ static void serialize(const struct bv_config *c, struct sbuf *b)
 	if (c->settings.anon_key[0] || c->settings.anon_key[1])
 		sb(b, "key = %016llx%016llx\n", (unsigned long long)c->settings.anon_key[0],
 		   (unsigned long long)c->settings.anon_key[1]);
+	sb(b, "other_requests = %s\n",
+	   (c->settings.flags & BV_SETF_KEEP_OTHER_REQUESTS) ? "off" : "on");
 	sb(b, "[daemon]\nmetrics = %s\nsession_timeout = %us\nk_anonymity = %u\n"
 	   "max_flows = %u\nkey_rotation = %us\n", c->metrics_addr, c->session_timeout_s,
 	   c->k_anonymity, c->max_flows, c->key_rotation_s);
@@ -352,6 +368,14 @@ static void serialize(const struct bv_config *c, struct sbuf *b)
 	for (int i = 0; i < c->ngeneve; i++)
 		sb(b, "%s %u", i ? "," : "", c->geneve_ports[i]);
 	sb(b, "\n");
+	sb(b, "[audit]\nenabled = %s\nrequire_secure = %s\n",
+	   (c->settings.flags & BV_SETF_AUDIT) ? "on" : "off",
+	   (c->settings.flags & BV_SETF_AUDIT_SECURE) ? "on" : "off");
+	if (c->settings.flags & BV_SETF_RVCL_MASK)
+		sb(b, "rvcl = %u\n", (c->settings.flags & BV_SETF_RVCL_MASK) >> BV_SETF_RVCL_SHIFT);
+	for (int i = 0; i < c->naudit_ports; i++)
+		sb(b, "%s%u%s", i ? " " : "ports = ", c->audit_ports[i],
+		   i + 1 < c->naudit_ports ? "," : "\n");
 	for (int i = 0; i < c->napps; i++) {
 		sb(b, "[%s:%.*s]\n", c->apps[i].key.kind == BV_APPKEY_APP ? "app" : "host",
 		   (int)c->apps[i].key.len, c->apps[i].key.id);
