@@ -79,7 +79,7 @@ static __always_inline __u32 bv_first_byte(__u64 hit)
  * A global function: its callers go on with one unknown length, not with
  * one verifier state per way out of the loop.
  */
-BV_GLOBAL __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, char a, char b, char d)
+static __always_inline __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, char a, char b, char d)
 {
 	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b, pd = ones * (__u8)d;

@@ -253,13 +253,13 @@ figure, move much less; the verdicts are on the ratios.
 
 | figure | measured | target | verdict |
 | --- | ---: | ---: | --- |
-| non-beacon TCP packet (port 443), BPF_PROG_TEST_RUN | $ns_other ns = ${r_other}× empty | ≤ 1.5× | **$v_other** |
+| non-beacon TCP packet (port 443), BPF_PROG_TEST_RUN | $ns_other ns = ${r_other}× empty | ≤ 1.2× | **$v_other** |
 | $n_head | $ns_head ns = ${r_head}× empty | ≤ 20× | **$v_head** |
-| continuation (body) segment | $ns_body ns = ${r_body}× empty | ≤ 3× | **$v_body** |
-| continuation segment of a random flow among $fl_n live flows (section 2) | $fl_ns ns = ${fl_r}× empty | none (the 3× target is for one flow) | — |
+| continuation (body) segment | $ns_body ns = ${r_body}× empty | ≤ 2× | **$v_body** |
+| continuation segment of a random flow among $fl_n live flows (section 2) | $fl_ns ns = ${fl_r}× empty | none (the 2× target is for one flow) | — |
 | malformed packet | $ns_malf ns = ${r_malf}× empty | none (dropped early) | — |
 | empty XDP program (the reference) | $empty_ns ns | — | — |
-| offline, $npk packets: \`beaconveil pcap\` vs \`tcprewrite\` (wall) | $bv_wall s vs $rw_wall s ($(calc '%.1f' "$bv_wall / $rw_wall")×) | none (reported) | — |
+| offline, $npk packets: \`beaconveil pcap\` vs \`tcprewrite\` (wall) | $bv_wall s vs $rw_wall s ($(calc '%.1f' "$bv_wall / $rw_wall")×) | ≤ 1.0× | **$(awk -v a="$bv_wall" -v b="$rw_wall" 'BEGIN { print (a <= b) ? "PASS" : "MISS" }')** |
 EOF
 if [ -n "$live_ok" ]; then
 cat <<EOF
@@ -457,12 +457,12 @@ cat <<EOF
 EOF
 if [ "$v_other" = MISS ]; then
 cat <<EOF
-- **Non-beacon packet: ${r_other}× (target 1.5×). Missed.** A malformed
+- **Non-beacon packet: ${r_other}× (target 1.2×). Missed.** A malformed
   packet, dropped right after parsing, costs ${r_malf}×, so parsing is not
   the problem; the $(calc '%.0f' "$ns_other - $ns_malf") ns more of a non-beacon TCP packet are spent
   after it. Profile of that case: $(top_funcs other 4). The beacon-port
-  count does not matter (flat in section 2). What would reach 1.5× (about
-  $(calc '%.0f' "1.5 * $empty_ns") ns here): after parsing, look up the destination port and leave
+  count does not matter (flat in section 2). What would reach 1.2× (about
+  $(calc '%.0f' "1.2 * $empty_ns") ns here): after parsing, look up the destination port and leave
   at once when it is not a beacon port, with a single counter update
   (every per-CPU counter bump or map lookup costs a few ns at this scale)
   and no scratch, policy or settings access.
@@ -470,10 +470,10 @@ EOF
 fi
 if [ "$v_body" = MISS ]; then
 cat <<EOF
-- **Continuation segment: ${r_body}× (target 3×). Missed.** Profile:
+- **Continuation segment: ${r_body}× (target 2×). Missed.** Profile:
   $(top_funcs body 4). A body segment needs only the flow lookup and an
-  update of next_seq and body_left in place; what would reach 3× (about
-  $(calc '%.0f' "3 * $empty_ns") ns here) is a path that does only that: no copy of the payload or of
+  update of next_seq and body_left in place; what would reach 2× (about
+  $(calc '%.0f' "2 * $empty_ns") ns here) is a path that does only that: no copy of the payload or of
   the flow's lexer state, and a smaller flow key and entry (the lookup
   hashes 40 bytes; the entry is several cache lines). With many live flows
   the lookup misses the caches (the live-flows table in section 2).
@@ -500,7 +500,18 @@ cat <<EOF
   measures: about $( [ -n "$live_ok" ] && calc '%.0f' "$bv_live / 1000" || echo '?') k packets/s of this mix per core.
 EOF
 fi
-if [ "$v_other" != MISS ] && [ "$v_body" != MISS ] && [ "$v_head" != MISS ]; then
+v_pcap=$(awk -v a="$bv_wall" -v b="$rw_wall" 'BEGIN { print (a <= b) ? "PASS" : "MISS" }')
+if [ "$v_pcap" = MISS ]; then
+cat <<EOF
+- **Offline: \`beaconveil pcap\` at $(calc '%.1f' "$bv_wall / $rw_wall")× tcprewrite's wall time (target 1.0×).
+  Missed.** Every packet is one BPF_PROG_TEST_RUN on one core, and every
+  HTTP head is scanned (section 1), where tcprewrite only rewrites headers.
+  What would reach it: shard connections over the cores (a connection's
+  packets always to the same worker, so flow state stays per worker, the
+  output merged back in capture order) and the head scan itself faster.
+EOF
+fi
+if [ "$v_other" != MISS ] && [ "$v_body" != MISS ] && [ "$v_head" != MISS ] && [ "$v_pcap" != MISS ]; then
 	echo "Every target is met."
 fi
 cat <<EOF
