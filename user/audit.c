@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "percpu_rows.h"
 #include "audit.h"
 
 static const char *const cookie_names[BV_AUC_MAX] = {
@@ -88,67 +89,12 @@ static int cmp_rows(const void *pa, const void *pb)
 
 int bv_audit_read(int fd, struct bv_audit_rowk **rows, size_t *n)
 {
-	struct bpf_map_info info;
-	__u32 ilen = sizeof(info);
-	struct bv_audit_key key, prev_key, *prev = NULL;
-	int ncpu = libbpf_num_possible_cpus();
-	struct bv_audit_row *v = NULL;
-	struct bv_audit_rowk *r = NULL;
-	size_t got = 0, uniq = 0;
-	int e = 0;
+	void *r = NULL;
+	int ret = bv_percpu_rows(fd, sizeof(struct bv_audit_key), BV_AU_MAX, sizeof(**rows),
+				 offsetof(struct bv_audit_rowk, n), cmp_rows, &r, n);
 
-	*rows = NULL;
-	*n = 0;
-	memset(&info, 0, sizeof(info));
-	if (ncpu <= 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen))
-		return -1;
-	if (info.key_size != sizeof(key) || info.value_size != sizeof(*v)) {
-		errno = EINVAL; /* another version's layout */
-		return -1;
-	}
-	r = calloc(info.max_entries ? info.max_entries : 1, sizeof(*r));
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!r || !v) {
-		e = ENOMEM;
-		goto out;
-	}
-	/* Bounded: a key deleted under the walk restarts it. */
-	for (size_t steps = 0; got < info.max_entries && steps <= 2 * (size_t)info.max_entries;
-	     steps++) {
-		struct bv_audit_rowk *row = &r[got];
-
-		if (bpf_map_get_next_key(fd, prev, &key))
-			break;
-		prev_key = key;
-		prev = &prev_key;
-		if (bpf_map_lookup_elem(fd, &key, v)) {
-			if (errno == ENOENT)
-				continue;
-			e = errno;
-			goto out;
-		}
-		memset(row, 0, sizeof(*row));
-		row->key = key;
-		for (int c = 0; c < ncpu; c++)
-			for (int k = 0; k < BV_AU_MAX; k++)
-				row->n[k] += v[c].n[k];
-		got++;
-	}
-	qsort(r, got, sizeof(*r), cmp_rows);
-	for (size_t i = 0; i < got; i++) /* a restarted walk repeats keys */
-		if (!uniq || memcmp(&r[i].key, &r[uniq - 1].key, sizeof(key)))
-			r[uniq++] = r[i];
 	*rows = r;
-	*n = uniq;
-	r = NULL;
-out:
-	free(r);
-	free(v);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return ret;
 }
 
 static int same_app(const struct bv_audit_app *a, const struct bv_audit_app *b)

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "percpu_rows.h"
 #include "kcounts.h"
 
 _Static_assert(BV_EVENT_RECORD == 80, "struct bv_event changed size: the pinned "
@@ -24,63 +25,12 @@ static int cmp_row(const void *a, const void *b)
 
 int bv_ifdec_read(int fd, struct bv_ifdec_row **rows, size_t *n)
 {
-	struct bpf_map_info info;
-	__u32 ilen = sizeof(info), key, prev_key, *prev = NULL;
-	int ncpu = libbpf_num_possible_cpus();
-	struct bv_ifdec *v = NULL;
-	struct bv_ifdec_row *r = NULL;
-	size_t got = 0, uniq = 0;
-	int e = 0;
+	void *r = NULL;
+	int ret = bv_percpu_rows(fd, sizeof(__u32), BV_DEC_MAX, sizeof(**rows),
+				 offsetof(struct bv_ifdec_row, dec), cmp_row, &r, n);
 
-	*rows = NULL;
-	*n = 0;
-	memset(&info, 0, sizeof(info));
-	if (ncpu <= 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen))
-		return -1;
-	r = calloc(info.max_entries ? info.max_entries : 1, sizeof(*r));
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!r || !v) {
-		e = ENOMEM;
-		goto out;
-	}
-	/* Bounded: a key deleted under the walk (by hand) restarts it. */
-	for (size_t steps = 0; got < info.max_entries && steps <= 2 * (size_t)info.max_entries;
-	     steps++) {
-		struct bv_ifdec_row *row = &r[got];
-
-		if (bpf_map_get_next_key(fd, prev, &key))
-			break;
-		prev_key = key;
-		prev = &prev_key;
-		if (bpf_map_lookup_elem(fd, &key, v)) {
-			if (errno == ENOENT)
-				continue;
-			e = errno;
-			goto out;
-		}
-		memset(row, 0, sizeof(*row));
-		row->ifindex = key;
-		for (int c = 0; c < ncpu; c++)
-			for (int d = 0; d < BV_DEC_MAX; d++)
-				row->dec[d] += v[c].dec[d];
-		got++;
-	}
-	qsort(r, got, sizeof(*r), cmp_row);
-	for (size_t i = 0; i < got; i++)   /* a restarted walk repeats keys */
-		if (!uniq || r[i].ifindex != r[uniq - 1].ifindex)
-			r[uniq++] = r[i];
-	got = uniq;
 	*rows = r;
-	*n = got;
-	r = NULL;
-out:
-	free(r);
-	free(v);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return ret;
 }
 
 int bv_ifdec_named(int fd, const char *const *names, int nnames, struct bv_ifdec_named **rows,
