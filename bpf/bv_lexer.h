@@ -151,32 +151,6 @@ static __always_inline int bv_tok_is(const struct bv_lexer *lx, const char *s, _
 	return 1;
 }
 
-/* tok == s followed by an optional environment suffix of [0-9_]. */
-#define TOK_IS_SFX(lx, s) bv_tok_is_sfx(lx, s, sizeof(s) - 1)
-static __always_inline int bv_tok_is_sfx(const struct bv_lexer *lx, const char *s, __u32 n)
-{
-	if (lx->tok_len < n || (lx->flags & BV_LXF_TOKOVF))
-		return 0;
-#pragma unroll
-	for (__u32 i = 0; i < 12; i++) {
-		if (i >= n)
-			break;
-		if (lx->tok[i] != s[i])
-			return 0;
-	}
-#pragma unroll
-	for (__u32 i = 0; i < 32; i++) {
-		char c;
-
-		if (i + n >= lx->tok_len)
-			break;
-		c = lx->tok[(i + n) & (BV_TOK_LEN - 1)];
-		if (!((c >= '0' && c <= '9') || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
 static __always_inline __u32 bv_method_bit(const struct bv_lexer *lx)
 {
 	if (TOK_IS(lx, "GET"))
