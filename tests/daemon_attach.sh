@@ -41,7 +41,7 @@ grep -q "attached to bvA: program id [0-9]*, inline mode, native XDP" "$BV_TMP/d
 grep -q "^daemon: running, pid $D1, interfaces bvA" "$BV_TMP/status" || bv_fail "status: daemon"
 grep -q "^bvA: beaconveil prog id [0-9]*, inline mode, native XDP, daemon pid $D1" "$BV_TMP/status" ||
 	{ cat "$BV_TMP/status"; bv_fail "status: bvA"; }
-grep -q "^maps: 13 of 13 pinned" "$BV_TMP/status" || bv_fail "status: maps"
+grep -q "^maps: 14 of 14 pinned" "$BV_TMP/status" || bv_fail "status: maps"
 ID1=$(bv_prog_id bvA)
 grep -q "prog/xdp" <<<"$(ip -d link show bvA)" || bv_fail "ip link shows no XDP program on bvA"
 bv_ok "attached natively (prog id $ID1), status agrees"
@@ -74,7 +74,7 @@ grep -q "detached from bvA (program id $ID1)" "$BV_TMP/d1.log" || bv_fail "no de
 "$BV" status >"$BV_TMP/status"
 grep -q "^daemon: not running" "$BV_TMP/status" || bv_fail "status after stop: daemon"
 grep -q "^no interface has the beaconveil program attached" "$BV_TMP/status" || bv_fail "still attached after SIGTERM"
-grep -q "^maps: 13 of 13 pinned" "$BV_TMP/status" || bv_fail "maps were unpinned on a clean stop"
+grep -q "^maps: 14 of 14 pinned" "$BV_TMP/status" || bv_fail "maps were unpinned on a clean stop"
 grep -q "prog/xdp" <<<"$(ip -d link show bvA)" && bv_fail "ip link still shows XDP on bvA"
 bv_ok "SIGTERM: exit 0, detached, maps kept"
 
@@ -152,7 +152,7 @@ bv_ok "mirror mode redirects kept packets out of --egress"
 grep -q "detached beaconveil (prog id [0-9]*) from bvA" "$BV_TMP/unload" || bv_fail "unload: $(cat "$BV_TMP/unload")"
 grep -q "removed 14 pinned maps" "$BV_TMP/unload" || bv_fail "unload kept the pins: $(cat "$BV_TMP/unload")"
 "$BV" status >"$BV_TMP/status"
-grep -q "^maps: 0 of 13" "$BV_TMP/status" || bv_fail "pins left after unload"
+grep -q "^maps: 0 of 14" "$BV_TMP/status" || bv_fail "pins left after unload"
 grep -q "beaconveil prog id" "$BV_TMP/status" && bv_fail "a program left after unload"
 grep -q "nothing to unload" <<<"$("$BV" unload)" || bv_fail "second unload"
 bv_ok "unload detaches and removes the pins"
