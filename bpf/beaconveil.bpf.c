@@ -725,7 +725,7 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	if (!sc)
 		return bv_verdict(XDP_DROP);
 	sc->encap = 0;
-	r = bv_parse_at(ctx, &p, 0);
+	r = bv_parse_frame(ctx, &p, 0);
 	if (r == BV_P_OK && bv_mode != BV_MODE_INLINE && p.proto == IPPROTO_UDP) {
 		/* a tunnel's packet: from here on p is its inner frame */
 		if (bv_decap(ctx, &p, sc) == BV_DECAP_DROP)

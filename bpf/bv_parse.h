@@ -75,11 +75,12 @@ struct vlan_hdr_bv {
 
 /*
  * The Ethernet frame at packet offset `base` (0, or an inner frame's start,
- * at most BV_FRAME_BASE_MAX) into *p, which is cleared first. A global
- * function: the outer and the inner parse are one body for the verifier,
- * and whatever it found is equally unknown to the code after it.
+ * at most BV_FRAME_BASE_MAX) into *p, which is cleared first. Inlined for
+ * the outer frame (every packet: no call and return, which cost a
+ * mitigation thunk each on this kind of CPU); bv_parse_at below is the
+ * same body as a global function, for a tunnel's inner frame.
  */
-BV_GLOBAL int bv_parse_at(struct xdp_md *ctx, struct bv_pkt *p, __u32 base)
+static __always_inline int bv_parse_frame(struct xdp_md *ctx, struct bv_pkt *p, __u32 base)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
@@ -208,6 +209,13 @@ BV_GLOBAL int bv_parse_at(struct xdp_md *ctx, struct bv_pkt *p, __u32 base)
 		p->pl_len = p->l3_end - p->pl_off;
 	}
 	return BV_P_OK;
+}
+
+/* bv_parse_frame as one verified body whose results are equally unknown
+ * to the code after it: a tunnel's inner frame (bv_encap.h). */
+BV_GLOBAL int bv_parse_at(struct xdp_md *ctx, struct bv_pkt *p, __u32 base)
+{
+	return bv_parse_frame(ctx, p, base);
 }
 
 #endif /* BV_PARSE_H */
