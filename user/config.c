@@ -67,9 +67,7 @@ static const char *q(char *dst, size_t n, const char *s)
 
 #define QBUF 300
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+void bv_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -243,7 +241,7 @@ static int pfield_parse(const struct pfield *f, const char *value, __u8 *v,
 			*v = (__u8)b;
 			return 0;
 		}
-		seterr(err, errlen, "key '%s': value '%s' is not a boolean "
+		bv_seterr(err, errlen, "key '%s': value '%s' is not a boolean "
 		       "(on/off, true/false, yes/no, 1/0)", f->name,
 		       q(qb, sizeof(qb), value));
 		return -1;
@@ -260,7 +258,7 @@ static int pfield_parse(const struct pfield *f, const char *value, __u8 *v,
 			for (unsigned i = 0; i <= f->max; i++)
 				o += snprintf(list + o, sizeof(list) - o, "%s%s",
 					      i ? ", " : "", f->names[i]);
-			seterr(err, errlen, "key '%s': value '%s' must be one of %s",
+			bv_seterr(err, errlen, "key '%s': value '%s' must be one of %s",
 			       f->name, q(qb, sizeof(qb), value), list);
 		}
 		return -1;
@@ -269,7 +267,7 @@ static int pfield_parse(const struct pfield *f, const char *value, __u8 *v,
 			*v = (__u8)n;
 			return 0;
 		}
-		seterr(err, errlen, "key '%s': value '%s' out of range 0..%u",
+		bv_seterr(err, errlen, "key '%s': value '%s' out of range 0..%u",
 		       f->name, q(qb, sizeof(qb), value), f->max);
 		return -1;
 	}
@@ -284,12 +282,12 @@ int bv_policy_set_field(struct bv_policy *p, const char *key, const char *value,
 	__u8 v;
 
 	if (!p || !key || !value) {
-		seterr(err, errlen, "missing policy key or value");
+		bv_seterr(err, errlen, "missing policy key or value");
 		return -1;
 	}
 	i = pfield_find(key);
 	if (i < 0) {
-		seterr(err, errlen, "key '%s': unknown policy key", q(qb, sizeof(qb), key));
+		bv_seterr(err, errlen, "key '%s': unknown policy key", q(qb, sizeof(qb), key));
 		return -1;
 	}
 	if (pfield_parse(&pfields[i], value, &v, err, errlen) < 0)
@@ -439,7 +437,7 @@ static void failf(struct pctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	seterr(x->err, x->errlen, "%s:%d: %s", x->path, x->line, msg);
+	bv_seterr(x->err, x->errlen, "%s:%d: %s", x->path, x->line, msg);
 }
 
 /* ASCII only, whatever the locale */
@@ -483,7 +481,7 @@ int bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err,
 	memset(k, 0, sizeof(*k));
 	if (kind == BV_APPKEY_APP) {
 		if (!app_id_ok(name, n)) {
-			seterr(err, errlen, "application id '%s': must be 1..%d bytes of "
+			bv_seterr(err, errlen, "application id '%s': must be 1..%d bytes of "
 			       "A-Z a-z 0-9 . _ -", q(qb, sizeof(qb), name ? name : ""),
 			       BV_APPKEY_LEN - 1);
 			return -1;
@@ -491,7 +489,7 @@ int bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err,
 		memcpy(k->id, name, n);
 	} else if (kind == BV_APPKEY_HOST) {
 		if (!host_ok(name, n)) {
-			seterr(err, errlen, "host '%s': must be 1..%d bytes of A-Z a-z 0-9 - _ "
+			bv_seterr(err, errlen, "host '%s': must be 1..%d bytes of A-Z a-z 0-9 - _ "
 			       "in dot-separated labels, without a port",
 			       q(qb, sizeof(qb), name ? name : ""), BV_APPKEY_LEN - 1);
 			return -1;
@@ -500,7 +498,7 @@ int bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err,
 			k->id[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a')
 								    : name[i];
 	} else {
-		seterr(err, errlen, "invalid application key kind %d", kind);
+		bv_seterr(err, errlen, "invalid application key kind %d", kind);
 		return -1;
 	}
 	k->kind = (__u8)kind;
@@ -1371,7 +1369,7 @@ static int resolve(struct pctx *x)
 	if (x->novr) {
 		c->apps = calloc((size_t)x->novr, sizeof(*c->apps));
 		if (!c->apps) {
-			seterr(x->err, x->errlen, "%s: out of memory", x->path);
+			bv_seterr(x->err, x->errlen, "%s: out of memory", x->path);
 			return -1;
 		}
 	}
@@ -1397,11 +1395,11 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err, siz
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		bv_seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "%s: cannot read: %s", path, strerror(EISDIR));
+		bv_seterr(err, errlen, "%s: cannot read: %s", path, strerror(EISDIR));
 		close(fd);
 		return -1;
 	}
@@ -1413,7 +1411,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err, siz
 		if (len == cap) {
 			char *nb;
 			if (cap > BV_CONFIG_MAX_FILE) {
-				seterr(err, errlen, "%s: larger than %d bytes; not a config file?",
+				bv_seterr(err, errlen, "%s: larger than %d bytes; not a config file?",
 				       path, BV_CONFIG_MAX_FILE);
 				free(buf);
 				close(fd);
@@ -1429,7 +1427,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err, siz
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			seterr(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			bv_seterr(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 			free(buf);
 			close(fd);
 			return -1;
@@ -1440,7 +1438,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err, siz
 	}
 	close(fd);
 	if (len > BV_CONFIG_MAX_FILE) {
-		seterr(err, errlen, "%s: larger than %d bytes; not a config file?",
+		bv_seterr(err, errlen, "%s: larger than %d bytes; not a config file?",
 		       path, BV_CONFIG_MAX_FILE);
 		free(buf);
 		return -1;
@@ -1449,7 +1447,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, char *err, siz
 	*lenp = len;
 	return 0;
 oom:
-	seterr(err, errlen, "%s: out of memory", path);
+	bv_seterr(err, errlen, "%s: out of memory", path);
 	free(buf);
 	close(fd);
 	return -1;
@@ -1467,14 +1465,14 @@ int bv_config_load(struct bv_config *c, const char *path, char *err, size_t errl
 	if (err && errlen)
 		err[0] = '\0';
 	if (!path) {
-		seterr(err, errlen, "no config file given");
+		bv_seterr(err, errlen, "no config file given");
 		return -1;
 	}
 	if (read_file(path, &buf, &len, err, errlen) < 0)
 		return -1;
 	x = calloc(1, sizeof(*x));
 	if (!x) {
-		seterr(err, errlen, "%s: out of memory", path);
+		bv_seterr(err, errlen, "%s: out of memory", path);
 		free(buf);
 		return -1;
 	}
@@ -1493,7 +1491,7 @@ int bv_config_load(struct bv_config *c, const char *path, char *err, size_t errl
 		x->line = r;
 		failf(x, "syntax error (expected 'key = value', '[section]' or a comment)");
 	} else if (r < 0) {
-		seterr(err, errlen, "%s: parser error %d", path, r);
+		bv_seterr(err, errlen, "%s: parser error %d", path, r);
 	} else if (resolve(x) == 0) {
 		*c = nc;
 		ret = 0;
@@ -1517,7 +1515,7 @@ static int apply_ports(const struct bv_config *c, int fd, char *err, size_t errl
 	int ret = -1;
 
 	if (!keys || !vals) {
-		seterr(err, errlen, "bv_ports: out of memory");
+		bv_seterr(err, errlen, "bv_ports: out of memory");
 		goto out;
 	}
 	for (__u32 i = 0; i < n; i++)
@@ -1542,7 +1540,7 @@ static int apply_ports(const struct bv_config *c, int fd, char *err, size_t errl
 	}
 	for (__u32 i = 0; i < n; i++) {
 		if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY) < 0) {
-			seterr(err, errlen, "bv_ports: update of port %u: %s", i,
+			bv_seterr(err, errlen, "bv_ports: update of port %u: %s", i,
 			       strerror(errno));
 			goto out;
 		}
@@ -1563,7 +1561,7 @@ static int apply_apppol(const struct bv_config *c, int fd, char *err, size_t err
 
 	for (int i = 0; i < c->napps; i++) {
 		if (bpf_map_update_elem(fd, &c->apps[i].key, &c->apps[i].pol, BPF_ANY) < 0) {
-			seterr(err, errlen, "bv_apppol: update of '%.*s': %s",
+			bv_seterr(err, errlen, "bv_apppol: update of '%.*s': %s",
 			       (int)c->apps[i].key.len, c->apps[i].key.id, strerror(errno));
 			return -1;
 		}
@@ -1578,7 +1576,7 @@ static int apply_apppol(const struct bv_config *c, int fd, char *err, size_t err
 				size_t nc = cap ? cap * 2 : 64;
 				struct bv_app_key *s = realloc(stale, nc * sizeof(*s));
 				if (!s) {
-					seterr(err, errlen, "bv_apppol: out of memory");
+					bv_seterr(err, errlen, "bv_apppol: out of memory");
 					goto out;
 				}
 				stale = s;
@@ -1590,12 +1588,12 @@ static int apply_apppol(const struct bv_config *c, int fd, char *err, size_t err
 		prev = &k;
 	}
 	if (errno != ENOENT) {
-		seterr(err, errlen, "bv_apppol: walking keys: %s", strerror(errno));
+		bv_seterr(err, errlen, "bv_apppol: walking keys: %s", strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < nstale; i++) {
 		if (bpf_map_delete_elem(fd, &stale[i]) < 0 && errno != ENOENT) {
-			seterr(err, errlen, "bv_apppol: delete: %s", strerror(errno));
+			bv_seterr(err, errlen, "bv_apppol: delete: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -1612,7 +1610,7 @@ int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 	__u32 zero = 0;
 
 	if (!c || !fds) {
-		seterr(err, errlen, "bv_config_apply: no config or map fds");
+		bv_seterr(err, errlen, "bv_config_apply: no config or map fds");
 		return -1;
 	}
 	st = c->settings;
@@ -1620,7 +1618,7 @@ int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 		st.flags |= BV_SETF_DECAP;
 	if (fds->settings >= 0 &&
 	    bpf_map_update_elem(fds->settings, &zero, &st, BPF_ANY) < 0) {
-		seterr(err, errlen, "bv_settings: update: %s", strerror(errno));
+		bv_seterr(err, errlen, "bv_settings: update: %s", strerror(errno));
 		return -1;
 	}
 	if (fds->paths >= 0) {
@@ -1631,7 +1629,7 @@ int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 			else
 				memset(&r, 0, sizeof(r));
 			if (bpf_map_update_elem(fds->paths, &i, &r, BPF_ANY) < 0) {
-				seterr(err, errlen, "bv_paths: update of rule %u: %s", i,
+				bv_seterr(err, errlen, "bv_paths: update of rule %u: %s", i,
 				       strerror(errno));
 				return -1;
 			}
@@ -1641,7 +1639,7 @@ int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 		return -1;
 	if (fds->policy >= 0 &&
 	    bpf_map_update_elem(fds->policy, &zero, &c->global, BPF_ANY) < 0) {
-		seterr(err, errlen, "bv_policy: update: %s", strerror(errno));
+		bv_seterr(err, errlen, "bv_policy: update: %s", strerror(errno));
 		return -1;
 	}
 	if (fds->apppol >= 0 && apply_apppol(c, fds->apppol, err, errlen) < 0)
@@ -1657,7 +1655,7 @@ int bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds,
 			bv_ipanon_derive(c->settings.anon_key, key);
 		if (bv_ipanon_write(fds->ipanon, c->ip_anon == BV_IPANON_PREFIX_PRESERVING,
 				    key) < 0) {
-			seterr(err, errlen, "bv_ipanon: update: %s", strerror(errno));
+			bv_seterr(err, errlen, "bv_ipanon: update: %s", strerror(errno));
 			return -1;
 		}
 	}

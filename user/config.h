@@ -89,6 +89,10 @@ int  bv_app_key_make(struct bv_app_key *k, int kind, const char *name, char *err
 struct bv_map_fds { int policy, apppol, settings, ports, paths, names, namefilt, ipanon; };
 int  bv_config_apply(const struct bv_config *c, const struct bv_map_fds *fds, char *err, size_t errlen);
 
+/* printf into err[errlen] (nothing when err is NULL or errlen 0): how the
+ * config code (config.c, names.c) reports an error. */
+void bv_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Tests only: nonzero makes bv_config_apply skip bpf_map_update_batch. */
 extern int bv_config_no_batch;
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* [names]: the scanner's names as data; see names.h and docs/CONFIG.md. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "config.h"
 #include "names.h"
 
 struct name_key_def {
@@ -64,19 +64,6 @@ static const char *const fixed_headers[] = {
 static const char *const fixed_query[] = { "type", NULL };
 static const char *const fixed_body[] = { "et", "dl", "cl", NULL };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void bv_names_roles_str(unsigned roles, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -122,7 +109,7 @@ static int name_make(struct bv_name_key *k, __u8 where, const char *s, size_t n,
 {
 	memset(k, 0, sizeof(*k));
 	if (n < 1 || n > BV_NAME_LEN) {
-		seterr(err, errlen, "key '%s': name '%.*s' must be 1..%d bytes", key, (int)n, s,
+		bv_seterr(err, errlen, "key '%s': name '%.*s' must be 1..%d bytes", key, (int)n, s,
 		       BV_NAME_LEN);
 		return -1;
 	}
@@ -133,7 +120,7 @@ static int name_make(struct bv_name_key *k, __u8 where, const char *s, size_t n,
 				 : (ch > 0x20 && ch < 0x7f && !strchr("=&#%?;+\"", ch));
 
 		if (!ok) {
-			seterr(err, errlen, "key '%s': name '%.*s': character '%c' is not allowed in "
+			bv_seterr(err, errlen, "key '%s': name '%.*s': character '%c' is not allowed in "
 			       "a %s", key, (int)n, s, ch >= 0x20 && ch < 0x7f ? ch : '?',
 			       where_names[where]);
 			return -1;
@@ -146,7 +133,7 @@ static int name_make(struct bv_name_key *k, __u8 where, const char *s, size_t n,
 
 		/* the environment suffix would eat it (dtCookie1234 is dtCookie) */
 		if (n < 2 || (last >= '0' && last <= '9') || last == '_') {
-			seterr(err, errlen, "key '%s': cookie name '%.*s' must be 2 or more bytes "
+			bv_seterr(err, errlen, "key '%s': cookie name '%.*s' must be 2 or more bytes "
 			       "and not end in a digit or '_' (those are the optional "
 			       "environment suffix)", key, (int)n, s);
 			return -1;
@@ -155,7 +142,7 @@ static int name_make(struct bv_name_key *k, __u8 where, const char *s, size_t n,
 	if ((where == BV_NAME_HEADER && in_list(fixed_headers, k->name, n)) ||
 	    (where == BV_NAME_QUERY && in_list(fixed_query, k->name, n)) ||
 	    (where == BV_NAME_BODY && in_list(fixed_body, k->name, n))) {
-		seterr(err, errlen, "key '%s': '%.*s' frames the request and cannot be given a "
+		bv_seterr(err, errlen, "key '%s': '%.*s' frames the request and cannot be given a "
 		       "role", key, (int)n, s);
 		return -1;
 	}
@@ -219,7 +206,7 @@ static int set_list(struct bv_names_cfg *c, const struct name_key_def *d, const 
 		i = find(c, &k);
 		if (i < 0) {
 			if (c->n >= BV_MAX_NAMES) {
-				seterr(err, errlen, "key '%s': more than %d names in [names]", d->key,
+				bv_seterr(err, errlen, "key '%s': more than %d names in [names]", d->key,
 				       BV_MAX_NAMES);
 				return -1;
 			}
@@ -254,7 +241,7 @@ int bv_names_set(struct bv_names_cfg *c, const char *key, const char *value, cha
 	struct bv_names_cfg tmp;
 
 	if (!d) {
-		seterr(err, errlen, "key '%s': unknown key in section [names]", key);
+		bv_seterr(err, errlen, "key '%s': unknown key in section [names]", key);
 		return -1;
 	}
 	tmp = *c;
@@ -290,7 +277,7 @@ int bv_names_check(const struct bv_names_cfg *c, char *err, size_t errlen)
 		}
 		if (!ok) {
 			bv_names_roles_str(r, rs, sizeof(rs));
-			seterr(err, errlen, "[names]: %s '%.*s' has roles that exclude each other "
+			bv_seterr(err, errlen, "[names]: %s '%.*s' has roles that exclude each other "
 			       "(%s)%s", where_names[c->key[i].where], (int)c->key[i].len,
 			       c->key[i].name, rs,
 			       c->key[i].where == BV_NAME_COOKIE
@@ -369,7 +356,7 @@ int bv_names_apply(const struct bv_names_cfg *c, int names_fd, int filter_fd, ch
 	if (names_fd >= 0) {
 		for (int i = 0; i < c->n; i++) {
 			if (bpf_map_update_elem(names_fd, &c->key[i], &c->val[i], BPF_ANY) < 0) {
-				seterr(err, errlen, "bv_names: update of '%.*s': %s",
+				bv_seterr(err, errlen, "bv_names: update of '%.*s': %s",
 				       (int)c->key[i].len, c->key[i].name, strerror(errno));
 				return -1;
 			}
@@ -385,7 +372,7 @@ int bv_names_apply(const struct bv_names_cfg *c, int names_fd, int filter_fd, ch
 		}
 		for (size_t i = 0; i < nstale; i++) {
 			if (bpf_map_delete_elem(names_fd, &stale[i]) < 0 && errno != ENOENT) {
-				seterr(err, errlen, "bv_names: delete: %s", strerror(errno));
+				bv_seterr(err, errlen, "bv_names: delete: %s", strerror(errno));
 				return -1;
 			}
 		}
@@ -393,7 +380,7 @@ int bv_names_apply(const struct bv_names_cfg *c, int names_fd, int filter_fd, ch
 	if (filter_fd >= 0) {
 		bv_names_filter(c, &f);
 		if (bpf_map_update_elem(filter_fd, &zero, &f, BPF_ANY) < 0) {
-			seterr(err, errlen, "bv_namefilt: update: %s", strerror(errno));
+			bv_seterr(err, errlen, "bv_namefilt: update: %s", strerror(errno));
 			return -1;
 		}
 	}
