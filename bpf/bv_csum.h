@@ -25,7 +25,14 @@ static __always_inline void csum_acc8(__u64 *acc, __u32 off, __u8 old, __u8 new)
 		csum_acc16(acc, old, new);
 }
 
-static __always_inline __u16 csum_fold64(__u64 s);
+static __always_inline __u16 csum_fold64(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
 
 /* Eight payload bytes changed at segment offset `off` (a 64-bit load each):
  * summed as four aligned 16-bit lanes; at an odd offset the lanes straddle
@@ -40,15 +47,6 @@ static __always_inline void csum_acc64(__u64 *acc, __u32 off, __u64 old, __u64 n
 	if (off & 1)
 		s = ((s & 0xff) << 8) | (s >> 8);
 	*acc += s;
-}
-
-static __always_inline __u16 csum_fold64(__u64 s)
-{
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)s;
 }
 
 /* Apply an accumulated delta to a checksum field value. */

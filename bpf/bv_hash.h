@@ -115,21 +115,6 @@ static __always_inline __u64 bv_pseudo_word(__u64 seed, __u32 j)
 	return bv_mix64(seed + (__u64)(j / 8 + 1) * 0x9e3779b97f4a7c15ULL);
 }
 
-/* Class-preserving: digits stay digits, letters keep their case, anything
- * else is kept; (b * n) >> 8 maps the byte onto [0, n) without a division. */
-static __always_inline char bv_pseudo_map(__u64 word, __u32 j, char orig)
-{
-	__u32 b = (__u32)(word >> (8 * (j % 8))) & 0xff;
-
-	if (orig >= '0' && orig <= '9')
-		return '0' + (char)((b * 10) >> 8);
-	if (orig >= 'a' && orig <= 'z')
-		return 'a' + (char)((b * 26) >> 8);
-	if (orig >= 'A' && orig <= 'Z')
-		return 'A' + (char)((b * 26) >> 8);
-	return orig;
-}
-
 /* 0 - 1 when lo <= c < lo + n, else 0, for a byte c, without a branch. */
 static __always_inline __u32 bv_in_mask(__u32 c, __u32 lo, __u32 n)
 {
@@ -139,22 +124,32 @@ static __always_inline __u32 bv_in_mask(__u32 c, __u32 lo, __u32 n)
 	return 0 - in;
 }
 
-/* bv_pseudo_map of the 8 characters j..j+7 of an identifier at once
- * (j % 8 == 0, so all take their byte of the same word), branch-free so
- * that the verifier walks it once. */
+/* Class-preserving: digits stay digits, letters keep their case, anything
+ * else (separators) is kept, so the replacement has the original's form;
+ * (b * n) >> 8 maps the random byte b onto [0, n) without a division.
+ * Branch-free, so that the verifier walks it once wherever it is used. */
+static __always_inline __u32 bv_pseudo_byte(__u32 c, __u32 b)
+{
+	__u32 md = bv_in_mask(c, '0', 10), ml = bv_in_mask(c, 'a', 26), mu = bv_in_mask(c, 'A', 26);
+
+	return ((c & ~(md | ml | mu)) | (('0' + ((b * 10) >> 8)) & md) |
+		(('a' + ((b * 26) >> 8)) & ml) | (('A' + ((b * 26) >> 8)) & mu)) & 0xff;
+}
+
+/* Character j of an identifier: byte j % 8 of its pseudonym word. */
+static __always_inline char bv_pseudo_map(__u64 word, __u32 j, char orig)
+{
+	return (char)bv_pseudo_byte((__u8)orig, (__u32)(word >> (8 * (j % 8))) & 0xff);
+}
+
+/* The 8 characters j..j+7 at once (j % 8 == 0: all from the same word). */
 static __always_inline __u64 bv_pseudo_map8(__u64 word, __u64 orig)
 {
 	__u64 out = 0;
 
-	for (__u32 k = 0; k < 8; k++) {
-		__u32 c = (__u32)(orig >> (8 * k)) & 0xff, b = (__u32)(word >> (8 * k)) & 0xff;
-		__u32 md = bv_in_mask(c, '0', 10), ml = bv_in_mask(c, 'a', 26),
-		      mu = bv_in_mask(c, 'A', 26);
-		__u32 v = (c & ~(md | ml | mu)) | (('0' + ((b * 10) >> 8)) & md) |
-			  (('a' + ((b * 26) >> 8)) & ml) | (('A' + ((b * 26) >> 8)) & mu);
-
-		out |= (__u64)(v & 0xff) << (8 * k);
-	}
+	for (__u32 k = 0; k < 8; k++)
+		out |= (__u64)bv_pseudo_byte((__u32)(orig >> (8 * k)) & 0xff,
+					     (__u32)(word >> (8 * k)) & 0xff) << (8 * k);
 	return out;
 }
 

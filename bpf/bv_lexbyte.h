@@ -171,10 +171,13 @@ BV_GLOBAL int bv_lex_byte(struct bv_scratch *sc, __u32 pos)
 			}
 			lx->st = LX_QVAL;
 			lx->sub = Q_SKIP;
-			roles = TOK_IS(lx, "type") ? 0 : bv_name_roles(lx, BV_NAME_QUERY);
+			/* type= is the protocol's; the other keys are configured */
+			roles = 0;
 			if (TOK_IS(lx, "type"))
 				lx->sub = Q_TYPE;
-			else if (roles & BV_ROLE_VISITOR)
+			else
+				roles = bv_name_roles(lx, BV_NAME_QUERY);
+			if (roles & BV_ROLE_VISITOR)
 				lx->sub = Q_ID;
 			else if (roles & BV_ROLE_APP_KEY)
 				lx->sub = Q_APP;
