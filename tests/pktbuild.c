@@ -848,3 +848,16 @@ const uint8_t *pkt_tunnel_inner(const uint8_t *buf, size_t len, int kind, size_t
 	*ilen = plen - hl;
 	return p + hl;
 }
+
+const char *pkt_payload_str(const uint8_t *buf, size_t len)
+{
+	static char s[16384];
+	size_t plen = 0;
+	const uint8_t *p = pkt_payload(buf, len, &plen);
+
+	if (!p || plen >= sizeof(s))
+		return NULL;
+	memcpy(s, p, plen);
+	s[plen] = 0;
+	return s;
+}

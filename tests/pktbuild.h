@@ -99,6 +99,10 @@ int pkt_tshark_check(const char *pcap_path, int *frames, int *bad_csum);
 
 /* L4 payload of a frame (NULL if malformed); *plen = its length. */
 const uint8_t *pkt_payload(const uint8_t *buf, size_t len, size_t *plen);
+/* The same payload as a NUL-terminated string in a static buffer (the
+ * next call overwrites it); NULL when the frame has none or it is over
+ * 16 KiB. */
+const char *pkt_payload_str(const uint8_t *buf, size_t len);
 
 /*
  * Tunnels: an Ethernet frame (inner, e.g. from pkt_build_tcp) carried in
