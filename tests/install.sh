@@ -116,7 +116,10 @@ bv_until 20 grep -qs "ready: pid" "$BV_TMP/d1.log" || { cat "$BV_TMP/d1.log"; bv
 grep -q "attached to bvi0" "$BV_TMP/d1.log" || bv_fail "no attach line"
 grep -q "^CapBnd:	0*$(printf '%x' $(((1 << 21) | (1 << 12))))$" "/proc/$BV_DPID/status" ||
 	bv_fail "the daemon's bounding set is not CAP_SYS_ADMIN+CAP_NET_ADMIN: $(grep Cap "/proc/$BV_DPID/status")"
-curl -sf --max-time 5 http://127.0.0.1:9477/metrics | grep -q '^beaconveil_decisions_total' ||
+# into a file first: under pipefail, grep -q leaving at its first match
+# would fail curl's write of the rest of the page (SIGPIPE)
+curl -sf --max-time 5 -o "$BV_TMP/metrics" http://127.0.0.1:9477/metrics &&
+	grep -q '^beaconveil_decisions_total' "$BV_TMP/metrics" ||
 	bv_fail "no metrics on 127.0.0.1:9477 (the installed config's address)"
 MAINPID=$BV_DPID
 eval "$(key ExecReload)"
