@@ -653,7 +653,7 @@ static __always_inline __u32 bv_au_skip(const struct bv_au_scan *x, const struct
 
 		if (pos + 8 > x->len)
 			break;
-		w = *(const __u64 *)&sc->buf[pos & BV_MASK];
+		w = bv_ld64(sc, pos);
 		if (cookie)
 			stop = bv_au_hasless(w, 0x20) | bv_au_hasbyte(w, ';') | bv_au_hasbyte(w, 0x7f);
 		else

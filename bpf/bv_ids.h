@@ -166,10 +166,10 @@ static long bv_repl_cb(__u64 unused, void *vctx)
 		x->k = k + 1;
 		return 0;
 	}
-	old = *(__u64 *)&sc->buf[i];
+	old = bv_ld64(sc, i);
 	new = bv_pseudo_map8(r, old);
 	if (new != old) {
-		*(__u64 *)&sc->buf[i] = new;
+		bv_st64(sc, i, new);
 		csum_acc64(&sc->csum, i, old, new);
 		if (i < sc->dirty_lo)
 			sc->dirty_lo = i;

@@ -13,6 +13,29 @@
 #define BV_MASK (BV_SCRATCH_LEN - 1)
 
 /*
+ * Words of the scratch copy at any byte offset (masked; buf has slack past
+ * BV_SCRATCH_LEN). The address is formed as an integer on purpose: from
+ * `*(__u64 *)&sc->buf[i]` clang keeps buf's alignment of 1 and the BPF
+ * backend splits the load into 8 byte loads and 14 shifts and ors. One
+ * unaligned ldxdw is what x86 and the verifier (no strict alignment on this
+ * arch) take as it is.
+ */
+static __always_inline __u64 bv_ld64(const struct bv_scratch *sc, __u32 off)
+{
+	return *(const __u64 *)((unsigned long)sc->buf + (off & BV_MASK));
+}
+
+static __always_inline __u32 bv_ld32(const struct bv_scratch *sc, __u32 off)
+{
+	return *(const __u32 *)((unsigned long)sc->buf + (off & BV_MASK));
+}
+
+static __always_inline void bv_st64(struct bv_scratch *sc, __u32 off, __u64 w)
+{
+	*(__u64 *)((unsigned long)sc->buf + (off & BV_MASK)) = w;
+}
+
+/*
  * Global (non-static, noinline) functions are verified once on their own,
  * with unknown arguments, instead of once per call site and path: that is
  * what keeps the scanner well under the verifier's 1M-instruction budget.

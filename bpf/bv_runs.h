@@ -24,7 +24,7 @@ BV_GLOBAL __u32 bv_find2(struct bv_scratch *sc, __u32 pos, char a, char b)
 
 		if (p >= len)
 			return len;
-		w = *(__u64 *)&sc->buf[p & BV_MASK];
+		w = bv_ld64(sc, p);
 		xa = w ^ pa;
 		xb = w ^ pb;
 		hit = ((xa - ones) & ~xa & highs) | ((xb - ones) & ~xb & highs);
@@ -97,7 +97,7 @@ static __always_inline __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, 
 
 		if (p >= max)
 			return max;
-		w = *(const __u64 *)&sc->buf[(pos + p) & BV_MASK];
+		w = bv_ld64(sc, pos + p);
 		xa = w ^ pa;
 		xb = w ^ pb;
 		xd = w ^ pd;
@@ -181,7 +181,7 @@ BV_GLOBAL int bv_shash_run(struct bv_scratch *sc, struct bv_shash *h, __u32 pos,
 	for (__u32 k = 0; k < BV_RUN / 8; k++) {
 		if (i + 8 > n)
 			break;
-		h->m = *(const __u64 *)&sc->buf[(pos + i) & BV_MASK]; /* h->m was 0 */
+		h->m = bv_ld64(sc, pos + i); /* h->m was 0 */
 		h->n += 8;
 		bv_shash_block(h);
 		i += 8;
@@ -295,7 +295,7 @@ BV_GLOBAL int bv_skip_line(struct bv_scratch *sc)
 	for (int k = 0; k < 16; k++) {
 		if (pos + 8 > len)
 			break;
-		w = *(__u64 *)&sc->buf[pos & BV_MASK];
+		w = bv_ld64(sc, pos);
 		if ((__u8)w <= 0x20 || bv_line_may_matter(sc, f, w))
 			break;
 		nl = bv_find2(sc, pos, '\n', '\n');
@@ -334,7 +334,7 @@ BV_GLOBAL int bv_skip_cookie(struct bv_scratch *sc)
 	pos += i;
 	if (pos + 8 > len)
 		goto partial;
-	w = *(__u64 *)&sc->buf[pos & BV_MASK];
+	w = bv_ld64(sc, pos);
 	if (bv_filter_has(bv_namefilt_get(), BV_NAME_COOKIE, bv_fkey_word(w, BV_NAME_COOKIE)))
 		goto partial;
 	nd = bv_find2(sc, pos, ';', '\n');
@@ -361,7 +361,7 @@ BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
 	len = sc->len;
 	if (pos + 4 > len)
 		return 0;
-	w4 = *(__u32 *)&sc->buf[pos & BV_MASK];
+	w4 = bv_ld32(sc, pos);
 	if (w4 == BV_W8('t', 'y', 'p', 'e', 0, 0, 0, 0) ||
 	    bv_filter_has(bv_namefilt_get(), BV_NAME_QUERY, bv_fkey_word(w4, BV_NAME_QUERY)))
 		return 0;

@@ -27,7 +27,8 @@
  * Usage: bv-bench -o DIR [--quick] [--reps N] [--runs N] [--cpu N]
  *                 [--only item1,head,cookies,paths,ports,flows]
  *        bv-bench --spin other|header|body|malformed [--seconds S] [--cpu N]
- *                 (a loop of one case, for a profiler)
+ *                 [--head FILE] (a loop of one case, for a profiler; --head:
+ *                 the header case sends FILE's bytes, one segment, instead)
  * BV_BENCH_DEBUG=1 prints every repetition's figures on stderr.
  * Needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for BPF_ENABLE_STATS).
  */
@@ -651,6 +652,23 @@ static const char *const kase_key[K_MAX] = { "other", "header", "body", "malform
 
 /* Sets g up to produce frames of case k on b (opening connections as
  * needed); returns the frame length and the display name in *name. */
+static const char *g_head_file; /* --head FILE: the header case's head (--spin only) */
+
+static size_t head_from_file(char *out, size_t cap)
+{
+	FILE *f = fopen(g_head_file, "rb");
+	size_t n;
+
+	if (!f)
+		die("--head %s: %s", g_head_file, strerror(errno));
+	n = fread(out, 1, cap - 1, f);
+	fclose(f);
+	if (n == 0 || n > MSS)
+		die("--head %s: %zu bytes (1 to %d, one segment)", g_head_file, n, MSS);
+	out[n] = 0;
+	return n;
+}
+
 static size_t case_setup(struct bvp *b, enum kase k, struct gen *g, char *name, size_t namelen)
 {
 	static char head[4096], body[1000], tls[1000];
@@ -676,7 +694,7 @@ static size_t case_setup(struct bvp *b, enum kase k, struct gen *g, char *name, 
 		return 1024;
 	case K_HEAD:
 		/* a new ~1 KB request on a keep-alive connection every run */
-		hl = head_realistic(head, sizeof(head));
+		hl = g_head_file ? head_from_file(head, sizeof(head)) : head_realistic(head, sizeof(head));
 		opts_base(&g->o, 51001, 80);
 		g->seq = 5000;
 		g->payload = head;
@@ -768,8 +786,9 @@ static void spin(const char *which, double secs)
 	struct gen g;
 	char name[96];
 	struct timespec t0, t;
-	int k;
+	int k, sfd;
 	unsigned long n = 0;
+	__u64 ns0, c0, ns1, c1;
 
 	for (k = 0; k < K_MAX; k++)
 		if (!strcmp(which, kase_key[k]))
@@ -778,6 +797,8 @@ static void spin(const char *which, double secs)
 		die("--spin: unknown case %s (other, header, body, malformed)", which);
 	bvp_open(&b, 0);
 	case_setup(&b, (enum kase)k, &g, name, sizeof(name));
+	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	prog_stats(b.prog, &ns0, &c0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 256; i++, n++)
@@ -785,7 +806,14 @@ static void spin(const char *which, double secs)
 		ring_buffer__consume(b.rb);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
-	printf("%s: %lu runs\n", name, n);
+	prog_stats(b.prog, &ns1, &c1);
+	if (sfd >= 0 && c1 > c0)
+		printf("%s: %lu runs, %.1f ns/run (the kernel's accounting)\n", name, n,
+		       (double)(ns1 - ns0) / (double)(c1 - c0));
+	else
+		printf("%s: %lu runs\n", name, n);
+	if (sfd >= 0)
+		close(sfd);
 	bvp_close(&b);
 }
 
@@ -1148,6 +1176,7 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' }, { "runs", required_argument, NULL, 'n' },
 		{ "cpu", required_argument, NULL, 'c' },  { "help", no_argument, NULL, 'h' },
 		{ "spin", required_argument, NULL, 'S' }, { "seconds", required_argument, NULL, 's' },
+		{ "head", required_argument, NULL, 'H' },
 		{ "only", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1186,10 +1215,13 @@ int main(int argc, char **argv)
 		case 's':
 			spin_secs = atof(optarg);
 			break;
+		case 'H':
+			g_head_file = optarg;
+			break;
 		case 'h':
 			printf("Usage: bv-bench -o DIR [--quick] [--reps N] [--runs N] [--cpu N]\n"
 			       "                [--only item1,head,cookies,paths,ports,flows]\n"
-			       "       bv-bench --spin other|header|body|malformed [--seconds S] [--cpu N]\n");
+			       "       bv-bench --spin other|header|body|malformed [--seconds S] [--cpu N] [--head FILE]\n");
 			return 0;
 		default:
 			return 2;
