@@ -115,7 +115,7 @@ static __always_inline __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, 
 BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lower)
 {
 	struct bv_lexer *lx;
-	__u32 pos, tl, n, room, lowbit;
+	__u32 pos, tl, n, room, lowbit, j;
 
 	if (!sc)
 		return 0;
@@ -133,7 +133,21 @@ BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lowe
 	else
 		room = n;
 	lowbit = lower ? 0x20 : 0;
-	for (__u32 j = 0; j < BV_RUN; j++) {
+	/* a word at a time while the word fits in tok (bytes of it past the
+	 * run are garbage past tok_len, which no reader looks at) */
+	j = 0;
+	for (__u32 k = 0; k < BV_RUN / 8; k++) {
+		__u64 w;
+
+		if (j >= room || tl + j + 8 > BV_TOK_LEN)
+			break;
+		w = bv_ld64(sc, pos + j);
+		/* lower-case: 0x20 where a byte is in 'A'..'Z' */
+		w |= (bv_in8(w, 'A', 26) >> 2) & (lowbit * 0x0101010101010101ULL);
+		*(__u64 *)((unsigned long)lx->tok + ((tl + j) & (BV_TOK_LEN - 1))) = w;
+		j += 8;
+	}
+	for (__u32 k = 0; k < 8; k++) {
 		__u32 c;
 
 		if (j >= room)
@@ -141,6 +155,7 @@ BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lowe
 		c = (__u8)sc->buf[(pos + j) & BV_MASK];
 		/* lower-case without a branch: one verifier path per length */
 		lx->tok[(tl + j) & (BV_TOK_LEN - 1)] = (char)(c | (lowbit & bv_in_mask(c, 'A', 26)));
+		j++;
 	}
 	lx->tok_len = tl + room;
 	lx->hdr_bytes += n;
