@@ -9,6 +9,7 @@
 
 #include <linux/types.h>
 #include "bv_flow.h"
+#include "bv_pseudo.h"
 
 #define BV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
@@ -98,64 +99,6 @@ __attribute__((noinline)) __u64 bv_shash_final(const struct bv_shash *h)
 	bv_sipround(&s);
 	bv_sipround(&s);
 	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
-}
-
-/* splitmix64 finaliser: the k-th pseudonym character from a seed. */
-static __always_inline __u64 bv_mix64(__u64 z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Pseudonym characters: character j takes byte j % 8 of the (j / 8)-th word
- * of the seed's stream, so one mixed word serves 8 characters. */
-static __always_inline __u64 bv_pseudo_word(__u64 seed, __u32 j)
-{
-	return bv_mix64(seed + (__u64)(j / 8 + 1) * 0x9e3779b97f4a7c15ULL);
-}
-
-/* 0 - 1 when lo <= c < lo + n, else 0, for a byte c, without a branch. */
-static __always_inline __u32 bv_in_mask(__u32 c, __u32 lo, __u32 n)
-{
-	__u32 t = c - lo, in = ((t >> 31) ^ 1) & ((t - n) >> 31);
-
-	__asm__ __volatile__("" : "+r"(in)); /* stay arithmetic: no select, no branch */
-	return 0 - in;
-}
-
-/* Class-preserving: digits stay digits, letters keep their case, anything
- * else (separators) is kept, so the replacement has the original's form;
- * (b * n) >> 8 maps the random byte b onto [0, n) without a division.
- * Branch-free, so that the verifier walks it once wherever it is used. */
-static __always_inline __u32 bv_pseudo_byte(__u32 c, __u32 b)
-{
-	__u32 md = bv_in_mask(c, '0', 10), ml = bv_in_mask(c, 'a', 26), mu = bv_in_mask(c, 'A', 26);
-
-	return ((c & ~(md | ml | mu)) | (('0' + ((b * 10) >> 8)) & md) |
-		(('a' + ((b * 26) >> 8)) & ml) | (('A' + ((b * 26) >> 8)) & mu)) & 0xff;
-}
-
-/* Character j of an identifier: byte j % 8 of its pseudonym word. */
-static __always_inline char bv_pseudo_map(__u64 word, __u32 j, char orig)
-{
-	return (char)bv_pseudo_byte((__u8)orig, (__u32)(word >> (8 * (j % 8))) & 0xff);
-}
-
-/* The 8 characters j..j+7 at once (j % 8 == 0: all from the same word). */
-static __always_inline __u64 bv_pseudo_map8(__u64 word, __u64 orig)
-{
-	__u64 out = 0;
-
-	for (__u32 k = 0; k < 8; k++)
-		out |= (__u64)bv_pseudo_byte((__u32)(orig >> (8 * k)) & 0xff,
-					     (__u32)(word >> (8 * k)) & 0xff) << (8 * k);
-	return out;
-}
-
-static __always_inline char bv_pseudo_char(__u64 seed, __u32 j, char orig)
-{
-	return bv_pseudo_map(bv_pseudo_word(seed, j), j, orig);
 }
 
 #endif /* BV_HASH_H */

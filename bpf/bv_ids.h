@@ -140,9 +140,10 @@ static __always_inline int bv_mobile_crash_ok(const struct bv_lexer *lx)
 	return lx->pol.crash_reports && (lx->mb_cl > 2 || lx->mb_cl == 2);
 }
 
-/* One step of bv_span_replace: 8 characters when the identifier offset is
- * a multiple of 8 and 8 remain (one pseudonym word, one checksum step),
- * else one. A bpf_loop callback: verified once, whatever the span's shape. */
+/* One step of bv_span_replace: the characters of the span up to the end
+ * of their pseudonym word (j % 8 == 0: 8 at a time), as one word of the
+ * scratch copy with the bytes past them blended back. A bpf_loop callback:
+ * verified once, whatever the span's shape. */
 struct bv_repl_ctx {
 	struct bv_scratch *sc;
 	__u64 seed;
@@ -153,30 +154,31 @@ static long bv_repl_cb(__u64 unused, void *vctx)
 {
 	struct bv_repl_ctx *x = vctx;
 	struct bv_scratch *sc = x->sc;
-	__u32 k = x->k, j, i;
-	__u64 r, old, new;
+	__u32 k = x->k, j, i, a, t;
+	__u64 r, old, new, keep;
 
 	if (!sc || k >= x->n)
 		return 1;
 	j = x->off + k;
 	i = (x->pos + k) & BV_MASK;
-	r = bv_pseudo_word(x->seed, j);
-	if (j % 8 || k + 8 > x->n) {
-		bv_put(sc, i, bv_pseudo_map(r, j, sc->buf[i]));
-		x->k = k + 1;
-		return 0;
-	}
+	a = j % 8;
+	t = 8 - a; /* characters of this word: up to its end or the span's */
+	if (t > x->n - k)
+		t = x->n - k;
+	r = bv_pseudo_word(x->seed, j) >> (8 * a);
 	old = bv_ld64(sc, i);
-	new = bv_pseudo_map8(r, old);
+	/* bytes [t, 8) of the word stay (t >= 1) */
+	keep = t >= 8 ? 0 : ~0ULL << (8 * (t & 7));
+	new = (bv_pseudo_map8(r, old) & ~keep) | (old & keep);
 	if (new != old) {
 		bv_st64(sc, i, new);
 		csum_acc64(&sc->csum, i, old, new);
 		if (i < sc->dirty_lo)
 			sc->dirty_lo = i;
-		if (i + 8 > sc->dirty_hi)
-			sc->dirty_hi = i + 8;
+		if (i + t > sc->dirty_hi)
+			sc->dirty_hi = i + t;
 	}
-	x->k = k + 8;
+	x->k = k + t;
 	return 0;
 }
 
@@ -191,13 +193,13 @@ BV_GLOBAL int bv_span_replace(struct bv_scratch *sc, __u32 s, __u64 seed, __u32 
 	sp = &sc->spans[s & (BV_MAX_SPANS - 1)];
 	if (from >= sp->len)
 		return 0;
-	/* characters [from, from + 64) of the span */
+	/* characters [from, from + 64) of the span: at most 9 words */
 	x.pos = sp->pos + from;
 	x.off = sp->id_off + from;
 	x.n = sp->len - from;
 	if (x.n > 64)
 		x.n = 64;
-	bpf_loop(64, bv_repl_cb, &x, 0);
+	bpf_loop(9, bv_repl_cb, &x, 0);
 	return 1;
 }
 
