@@ -721,12 +721,16 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	int r;
 
 	bv_count(BV_ST_PKTS);
-	sc = bv_scratch_get();
-	if (!sc)
-		return bv_verdict(XDP_DROP);
-	sc->encap = 0;
+	/* inline, a packet that is not a beacon flow's needs no scratch */
+	sc = NULL;
+	if (bv_mode != BV_MODE_INLINE) {
+		sc = bv_scratch_get();
+		if (!sc)
+			return bv_verdict(XDP_DROP);
+		sc->encap = 0;
+	}
 	r = bv_parse_frame(ctx, &p, 0);
-	if (r == BV_P_OK && bv_mode != BV_MODE_INLINE && p.proto == IPPROTO_UDP) {
+	if (r == BV_P_OK && bv_mode != BV_MODE_INLINE && p.proto == IPPROTO_UDP && sc) {
 		/* a tunnel's packet: from here on p is its inner frame */
 		if (bv_decap(ctx, &p, sc) == BV_DECAP_DROP)
 			return bv_verdict(XDP_DROP);
@@ -741,7 +745,7 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	}
 	if (p.proto != IPPROTO_TCP) {
 		bv_count(BV_ST_NON_TCP);
-		if (bv_mode == BV_MODE_INLINE)
+		if (bv_mode == BV_MODE_INLINE || !sc)
 			return bv_keep(ctx);
 		bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
 		return bv_other(ctx, &p, &sc->gpol, 3);
@@ -754,38 +758,47 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		void *data = (void *)(long)ctx->data;
 		void *data_end = (void *)(long)ctx->data_end;
 		struct tcphdr *th = data + (p.l4_off & BV_L4_OFF_MASK);
+		__u32 d, s;
 
 		if ((void *)(th + 1) > data_end)
 			return bv_verdict(XDP_DROP);
 		sport = bpf_ntohs(th->source);
 		dport = bpf_ntohs(th->dest);
-		key.cport = th->source;
-		key.sport = th->dest;
-		if (p.family == 4) {
-			struct iphdr *ip = data + (p.l3_off & BV_L3_OFF_MASK);
-
-			if ((void *)(ip + 1) > data_end)
-				return bv_verdict(XDP_DROP);
-			key.client[0] = ip->saddr;
-			key.server[0] = ip->daddr;
-		} else {
-			struct ipv6hdr *ip6 = data + (p.l3_off & BV_L3_OFF_MASK);
-
-			if ((void *)(ip6 + 1) > data_end)
-				return bv_verdict(XDP_DROP);
-			__builtin_memcpy(key.client, &ip6->saddr, 16);
-			__builtin_memcpy(key.server, &ip6->daddr, 16);
-		}
-		key.family = p.family;
-	}
-	{
-		__u32 d = dport, s = sport;
-
+		d = dport;
+		s = sport;
 		dn = bpf_map_lookup_elem(&bv_ports, &d);
 		up = bpf_map_lookup_elem(&bv_ports, &s);
+		/* the flow key only for what may have flow state */
+		if ((dn && (*dn & BV_PORT_BEACON)) || (bv_mode != BV_MODE_INLINE && up &&
+						       (*up & (BV_PORT_BEACON | BV_PORT_AUDIT)))) {
+			key.cport = th->source;
+			key.sport = th->dest;
+			if (p.family == 4) {
+				struct iphdr *ip = data + (p.l3_off & BV_L3_OFF_MASK);
+
+				if ((void *)(ip + 1) > data_end)
+					return bv_verdict(XDP_DROP);
+				key.client[0] = ip->saddr;
+				key.server[0] = ip->daddr;
+			} else {
+				struct ipv6hdr *ip6 = data + (p.l3_off & BV_L3_OFF_MASK);
+
+				if ((void *)(ip6 + 1) > data_end)
+					return bv_verdict(XDP_DROP);
+				__builtin_memcpy(key.client, &ip6->saddr, 16);
+				__builtin_memcpy(key.server, &ip6->daddr, 16);
+			}
+			key.family = p.family;
+		}
 	}
 	if (dn && (*dn & BV_PORT_BEACON)) {
 		bv_count(BV_ST_BEACON_PORT);
+		if (!sc) { /* inline: no tunnel */
+			sc = bv_scratch_get();
+			if (!sc)
+				return bv_verdict(XDP_DROP);
+			sc->encap = 0;
+		}
 		bv_load_conf(ctx, sc);
 		sc->fkey = key;
 		return bv_client_segment(ctx, &p, sc, &key);
@@ -795,7 +808,7 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		bv_count(BV_ST_BEACON_PORT);
 	else
 		bv_count(BV_ST_OTHER_TCP);
-	if (bv_mode == BV_MODE_INLINE)
+	if (bv_mode == BV_MODE_INLINE || !sc)
 		return bv_keep(ctx);
 	if (up && (*up & (BV_PORT_BEACON | BV_PORT_AUDIT))) /* responses: the Set-Cookie audit reads them (bv_audit.h) */
 		bv_audit_response(ctx, &p, sc, &key, *up);
