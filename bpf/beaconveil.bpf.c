@@ -363,6 +363,36 @@ static __always_inline int bv_lost(struct xdp_md *ctx, struct bv_pkt *p, struct 
 /*
  * A client->server segment of a beacon-port flow. Returns the XDP action.
  */
+/* Policy, settings and hash key of this packet, into the CPU's scratch. */
+static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *sc)
+{
+	__u32 zero = 0;
+	struct bv_settings *st = bpf_map_lookup_elem(&bv_settings, &zero);
+	struct bv_hash_key *k = bpf_map_lookup_elem(&bv_keys, &zero);
+
+	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
+	if (st)
+		sc->set = *st;
+	else
+		__builtin_memset(&sc->set, 0, sizeof(sc->set));
+	if (!sc->set.methods)
+		sc->set.methods = BV_M_GET | BV_M_POST;
+	if (k)
+		sc->hkey = *k;
+	else
+		__builtin_memset(&sc->hkey, 0, sizeof(sc->hkey));
+	sc->ifindex = ctx->ingress_ifindex;
+	{
+		struct bv_ipanon *an = bpf_map_lookup_elem(&bv_ipanon, &zero);
+
+		sc->ipt.on = an && an->on == 1; /* prefix-preserving text too */
+	}
+	/* a copy (mirror, pcap) goes to analysis tools: every request's
+	 * client address is masked there, not only beacons' */
+	sc->mask_other = bv_mode != BV_MODE_INLINE &&
+			 !(sc->set.flags & BV_SETF_KEEP_OTHER_REQUESTS);
+}
+
 static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *p,
 					     struct bv_scratch *sc, struct bv_flow_key *key)
 {
@@ -414,34 +444,12 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	}
 	if (plen == 0)
 		goto keep_noscan;
-	if (h && seq == *h) {
-		/* the connection's first data: its state moves to bv_flows */
-		struct bv_flow *nf = &sc->nf;
-
-		__builtin_memset(nf, 0, sizeof(*nf));
-		nf->next_seq = seq;
-		nf->state = BV_FLOW_SYNCED;
-		bv_lexer_init(&nf->lx, &sc->gpol);
-		nf->lx_seg = nf->lx;
-		nf->seg_seq = seq;
-		bpf_map_delete_elem(&bv_half, key);
-		if (bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY) == 0)
-			bv_count(BV_ST_FLOW_NEW);
-		f = bpf_map_lookup_elem(&bv_flows, key);
-	} else if (h && !f) {
-		/* data of a half-open connection after a gap (its first
-		 * segment missing): inline the sender retransmits it; a copy
-		 * never sees it, so the connection is lost until a new SYN */
-		bv_count(BV_ST_OUT_OF_ORDER);
-		if (bv_mode != BV_MODE_INLINE)
-			bpf_map_delete_elem(&bv_half, key);
-		return bv_verdict(XDP_DROP);
-	}
-
 	/* Body bytes need no scanning: an in-order segment wholly inside the
 	 * current request's body, or a retransmission of body bytes, passes
-	 * (or is dropped with its request) without copying anything. */
-	if (f && f->lx.st == LX_BODY &&
+	 * (or is dropped with its request) without copying anything, and inline
+ * without reading the configuration (the request's policy is in its
+ * lexer). Not the first data of a new connection under an old flow's key. */
+	if (f && !(h && seq == *h) && f->lx.st == LX_BODY &&
 	    ((seq == f->next_seq && plen <= f->lx.body_left) ||
 	     ((__s32)(seq - f->lx.body_start) >= 0 && (__s32)(seq + plen - f->next_seq) <= 0))) {
 		__u8 class = bv_class_of(&f->lx);
@@ -464,6 +472,40 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 			bv_l4_fix(ctx, p, l4acc);
 		}
 		return bv_keep(ctx);
+	}
+
+	if (bv_mode == BV_MODE_INLINE) {
+		/* inline, the scratch and the configuration from here on only */
+		sc = bv_scratch_get();
+		if (!sc)
+			return bv_verdict(XDP_DROP);
+		sc->encap = 0;
+		sc->fkey = *key;
+		bv_load_conf(ctx, sc);
+		x.sc = sc;
+	}
+	if (h && seq == *h) {
+		/* the connection's first data: its state moves to bv_flows */
+		struct bv_flow *nf = &sc->nf;
+
+		__builtin_memset(nf, 0, sizeof(*nf));
+		nf->next_seq = seq;
+		nf->state = BV_FLOW_SYNCED;
+		bv_lexer_init(&nf->lx, &sc->gpol);
+		nf->lx_seg = nf->lx;
+		nf->seg_seq = seq;
+		bpf_map_delete_elem(&bv_half, key);
+		if (bpf_map_update_elem(&bv_flows, key, nf, BPF_ANY) == 0)
+			bv_count(BV_ST_FLOW_NEW);
+		f = bpf_map_lookup_elem(&bv_flows, key);
+	} else if (h && !f) {
+		/* data of a half-open connection after a gap (its first
+		 * segment missing): inline the sender retransmits it; a copy
+		 * never sees it, so the connection is lost until a new SYN */
+		bv_count(BV_ST_OUT_OF_ORDER);
+		if (bv_mode != BV_MODE_INLINE)
+			bpf_map_delete_elem(&bv_half, key);
+		return bv_verdict(XDP_DROP);
 	}
 
 	/* the names the scanner acts on are data: before userspace wrote
@@ -679,36 +721,6 @@ keep_noscan:
 	return bv_keep(ctx);
 }
 
-/* Policy, settings and hash key of this packet, into the CPU's scratch. */
-static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *sc)
-{
-	__u32 zero = 0;
-	struct bv_settings *st = bpf_map_lookup_elem(&bv_settings, &zero);
-	struct bv_hash_key *k = bpf_map_lookup_elem(&bv_keys, &zero);
-
-	bv_policy_sanitize(&sc->gpol, bpf_map_lookup_elem(&bv_policy, &zero));
-	if (st)
-		sc->set = *st;
-	else
-		__builtin_memset(&sc->set, 0, sizeof(sc->set));
-	if (!sc->set.methods)
-		sc->set.methods = BV_M_GET | BV_M_POST;
-	if (k)
-		sc->hkey = *k;
-	else
-		__builtin_memset(&sc->hkey, 0, sizeof(sc->hkey));
-	sc->ifindex = ctx->ingress_ifindex;
-	{
-		struct bv_ipanon *an = bpf_map_lookup_elem(&bv_ipanon, &zero);
-
-		sc->ipt.on = an && an->on == 1; /* prefix-preserving text too */
-	}
-	/* a copy (mirror, pcap) goes to analysis tools: every request's
-	 * client address is masked there, not only beacons' */
-	sc->mask_other = bv_mode != BV_MODE_INLINE &&
-			 !(sc->set.flags & BV_SETF_KEEP_OTHER_REQUESTS);
-}
-
 SEC("xdp")
 int beaconveil_xdp(struct xdp_md *ctx)
 {
@@ -793,14 +805,10 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	}
 	if (dn && (*dn & BV_PORT_BEACON)) {
 		bv_count(BV_ST_BEACON_PORT);
-		if (!sc) { /* inline: no tunnel */
-			sc = bv_scratch_get();
-			if (!sc)
-				return bv_verdict(XDP_DROP);
-			sc->encap = 0;
+		if (bv_mode != BV_MODE_INLINE && sc) {
+			bv_load_conf(ctx, sc);
+			sc->fkey = key;
 		}
-		bv_load_conf(ctx, sc);
-		sc->fkey = key;
 		return bv_client_segment(ctx, &p, sc, &key);
 	}
 	/* not a client->server beacon-port packet: cheap unless we mask L3 */
