@@ -8,7 +8,10 @@
 #    finds exactly the requests (and beacons) the generator reports, every
 #    address is in a documentation range, the same seed gives the same
 #    bytes and another seed other bytes; --size gives one frame of exactly
-#    BYTES per beacon; the beacons/nonbeacon mixes hold what they say.
+#    BYTES per beacon; the beacons/nonbeacon mixes hold what they say;
+#    --keepalive N puts exactly N beacons on every browser connection (the
+#    shared-proxy ones keep 2-4); --dnt 100 / 0 gives DNT: 1 on every / no
+#    request (manifest and tshark), --dnt 15 the default's bytes.
 # 2. beaconveil pcap on that capture (default policy): the decisions add up
 #    to the beacon requests generated and match, reason by reason, what the
 #    generator's manifest predicts; output checksums are valid; no client
@@ -145,6 +148,13 @@ done <<EOF
 -6 101 $tmp/x.pcap|percentage
 --size 10 $tmp/x.pcap|frame size
 --mix nosuch $tmp/x.pcap|unknown mix
+--keepalive 0 $tmp/x.pcap|number of beacons per connection
+--keepalive 1001 $tmp/x.pcap|number of beacons per connection
+--keepalive -1 $tmp/x.pcap|number of beacons per connection
+--keepalive abc $tmp/x.pcap|number of beacons per connection
+--dnt 101 $tmp/x.pcap|--dnt: .* percentage
+--dnt abc $tmp/x.pcap|--dnt: .* percentage
+--dnt -1 $tmp/x.pcap|--dnt: .* percentage
 --bogus $tmp/x.pcap|unknown option
 $tmp/a.pcap $tmp/b.pcap|too many arguments
 EOF
@@ -260,6 +270,63 @@ m=$(ts -r "$tmp/b.pcap" -Y "http.request" -T fields -e frame.number | wc -l)
 n=$(ts -r "$tmp/b.pcap" -Y "not (tcp.dstport == 80)" -T fields -e frame.number | wc -l)
 [ "$n" -eq 0 ] || fail "--mix beacons: $n frames that are not client to port 80"
 ok "--mix nonbeacon has no beacons, --mix beacons only beacons ($b), both client to server only"
+
+# --keepalive N: every browser beacon connection (kind=beacon) carries
+# exactly N requests, in the manifest's requests= and in its req lines; the
+# shared-proxy connections (kind=beacon-shared) keep 2-4; the summary agrees.
+for ka in 5 1; do
+	"$GEN" -n 200 -s "$SEED" --keepalive "$ka" --manifest "$tmp/ka.man" "$tmp/ka.pcap" >"$tmp/ka.sum" ||
+		fail "gen-beacons --keepalive $ka failed"
+	awk -F'\t' -v ka="$ka" "$AWKLIB"'
+		$1 == "flow" { fields(); kind[F["flow"]] = F["kind"]; want[F["flow"]] = F["requests"]
+			if (F["kind"] == "beacon") { nb++; if (F["requests"] != ka) { printf "flow %s: requests=%s, want %s\n", F["flow"], F["requests"], ka; bad++ } }
+			if (F["kind"] == "beacon-shared") { ns++; if (F["requests"] < 2 || F["requests"] > 4) { printf "shared flow %s: requests=%s, want 2-4\n", F["flow"], F["requests"]; bad++ } } }
+		$1 == "req" { fields(); got[F["flow"]]++; if (F["kind"] == "beacon") nr++ }
+		END {
+			for (f in want) if (got[f] + 0 != want[f]) { printf "flow %s (%s): %d req lines, requests=%s\n", f, kind[f], got[f], want[f]; bad++ }
+			if (bad) exit 1
+			print nb + 0, ns + 0, nr + 0
+		}' "$tmp/ka.man" >"$tmp/ka.res" ||
+		{ head -20 "$tmp/ka.res" >&2; fail "--keepalive $ka: requests per connection"; }
+	read -r nb ns nr <"$tmp/ka.res"
+	[ "$nb" -gt 50 ] && [ "$ns" -gt 0 ] || fail "--keepalive $ka: only $nb browser and $ns shared beacon connections"
+	[ "$(val "$tmp/ka.sum" beacon_requests)" -eq "$nr" ] ||
+		fail "--keepalive $ka: summary beacon_requests $(val "$tmp/ka.sum" beacon_requests), manifest $nr"
+	[ "$(val "$tmp/ka.sum" beacon_conns)" -eq $((nb + ns)) ] && [ "$(val "$tmp/ka.sum" shared_conns)" -eq "$ns" ] ||
+		fail "--keepalive $ka: summary beacon_conns/shared_conns differ from the manifest ($nb + $ns)"
+	[ "$(val "$tmp/ka.sum" keepalive_conns)" -eq $((ka > 1 ? nb : 0)) ] ||
+		fail "--keepalive $ka: keepalive_conns $(val "$tmp/ka.sum" keepalive_conns), want $((ka > 1 ? nb : 0))"
+	n=$(ts -r "$tmp/ka.pcap" -Y http.request -T fields -e frame.number | wc -l)
+	[ "$n" -eq "$(val "$tmp/ka.sum" http_requests)" ] ||
+		fail "--keepalive $ka: tshark finds $n HTTP requests, generator reports $(val "$tmp/ka.sum" http_requests)"
+	ok "--keepalive $ka: requests=$ka on all $nb browser beacon connections (and that many req lines), 2-4 on the $ns shared ones; tshark finds all $n requests"
+done
+
+# --dnt PERCENT is drawn per browser, for every browser (beacon connections,
+# the browsers behind the shared proxy, other HTTP): 100 puts DNT: 1 on
+# every request, 0 on none; 15 is the default and draws the same numbers.
+for pct in 100 0; do
+	"$GEN" -n 200 -s "$SEED" --dnt "$pct" --manifest "$tmp/dnt.man" "$tmp/dnt.pcap" >"$tmp/dnt.sum" ||
+		fail "gen-beacons --dnt $pct failed"
+	want=$((pct / 100))
+	read -r nreq nbad nbeacon nshared < <(awk -F'\t' -v want="$want" "$AWKLIB"'
+		$1 == "flow" { fields(); kind[F["flow"]] = F["kind"] }
+		$1 == "req" { fields(); n++; if (F["dnt"] != want) bad++
+			if (F["kind"] == "beacon") { b++; if (kind[F["flow"]] == "beacon-shared") s++ } }
+		END { print n + 0, bad + 0, b + 0, s + 0 }' "$tmp/dnt.man")
+	[ "$nreq" -gt 100 ] && [ "$nshared" -gt 0 ] && [ "$nbeacon" -lt "$nreq" ] ||
+		fail "--dnt $pct: too few requests to tell ($nreq, $nbeacon beacons, $nshared through the shared proxy)"
+	[ "$nbad" -eq 0 ] || fail "--dnt $pct: $nbad of $nreq manifest req lines have dnt != $want"
+	b=$(val "$tmp/dnt.sum" beacon_requests)
+	[ "$(val "$tmp/dnt.sum" beacons_dnt)" -eq $((want * b)) ] ||
+		fail "--dnt $pct: summary beacons_dnt $(val "$tmp/dnt.sum" beacons_dnt) of $b beacon requests"
+	n=$(ts -r "$tmp/dnt.pcap" -Y 'http.request and http.request.line matches "(?i)^dnt: 1\r\n$"' -T fields -e frame.number | wc -l)
+	[ "$n" -eq $((want * nreq)) ] || fail "--dnt $pct: tshark finds DNT: 1 in $n of $nreq requests"
+	ok "--dnt $pct: dnt=$want on all $nreq requests ($nbeacon beacons, $nshared of them through the shared proxy; the rest other HTTP), tshark agrees ($n with DNT: 1)"
+done
+"$GEN" -q -n "$FLOWS" -s "$SEED" --dnt 15 "$tmp/dnt15.pcap" || fail "gen-beacons --dnt 15 failed"
+cmp -s "$IN" "$tmp/dnt15.pcap" || fail "--dnt 15 (the default) gives other bytes than no --dnt"
+ok "--dnt 15 gives the same bytes as the default"
 
 # ---------------------------------------------------------------------------
 # 2. beaconveil pcap on the realistic capture, default policy

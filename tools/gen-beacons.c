@@ -4,8 +4,8 @@
  * tests, the demo and benchmarks of beaconveil.
  *
  *   gen-beacons [-n FLOWS] [-s SEED] [-6 PERCENT_IPV6] [--size BYTES]
- *               [--mix realistic|beacons|nonbeacon] [--manifest FILE] [-q]
- *               OUT.pcap
+ *               [--mix realistic|beacons|nonbeacon] [--keepalive N]
+ *               [--dnt PERCENT] [--manifest FILE] [-q] OUT.pcap
  *
  * Every flow is a complete conversation with consistent sequence and
  * acknowledgment numbers, TCP timestamps, IPv4 and TCP/UDP checksums
@@ -27,9 +27,11 @@
  * appended header:
  *  - beacon connections (78 %): Dynatrace-style POSTs (5 % GETs) to
  *    /<app>/rb_bf<digits>?type=js3&sn=..&svrid=..&vi=..&app=.., /bf and
- *    /bf/<env>; 30 % keep-alive connections with 2-4 beacons; 8 % are one
- *    shared HAProxy backend connection (http-reuse) carrying beacons of
- *    different clients, each with its own x-forwarded-for;
+ *    /bf/<env>; 30 % keep-alive connections with 2-4 beacons (--keepalive N:
+ *    every browser connection carries exactly N); 8 % are one shared
+ *    HAProxy backend connection (http-reuse) carrying 2-4 beacons of
+ *    different clients, each with its own x-forwarded-for (--keepalive
+ *    leaves those as they are);
  *  - header order of Chromium (Host, Connection, Content-Length, User-Agent,
  *    DNT, Sec-GPC, ..., Cookie last), either as Chromium writes the names or
  *    all lowercase (HAProxy HTX); then what HAProxy appends: x-real-ip,
@@ -41,7 +43,8 @@
  *    dtDisabled=true (2 %); 10 % of browsers carry 2-4 KB of cookies, so the
  *    head spans several segments (MSS 1448 for IPv4, 1428 for IPv6, with TCP
  *    timestamps) and the appended address header is in a later segment;
- *  - DNT: 1 (15 %), Sec-GPC: 1 (5 %), per browser;
+ *  - DNT: 1 (15 %, or --dnt PERCENT), Sec-GPC: 1 (5 %), per browser (also
+ *    the browsers behind the shared proxy and those of other HTTP);
  *  - server side: SYN-ACK, 204 No Content answers, FIN/ACK;
  *  - non-beacon traffic (22 %): HTTP to port 80 that is not a beacon
  *    (GET /index.html, assets, an API POST, paths that look almost like
@@ -49,6 +52,9 @@
  * `beacons` writes only beacon connections and `nonbeacon` only the rest,
  * both client to server only (the server's sequence numbers advance as if
  * its packets had been sent, as on a one-way mirror).
+ *
+ * Without --keepalive and --dnt the bytes are those of the versions before
+ * these options: their defaults draw the same random numbers.
  *
  * --manifest FILE writes one line per generated flow and per HTTP request
  * (kind, signals, identifiers, every client address as written, input
@@ -79,6 +85,7 @@
 #define MIN_SIZE 64
 #define MAX_SIZE 9014              /* a 9000-byte MTU jumbo frame */
 #define SNAPLEN 65535
+#define MAX_KEEPALIVE 1000         /* --keepalive: beacons per connection */
 
 enum mix { MIX_REALISTIC, MIX_BEACONS, MIX_NONBEACON };
 static const char *const mix_names[] = { "realistic", "beacons", "nonbeacon" };
@@ -356,6 +363,8 @@ struct gen {
 	unsigned ipv6_pct;
 	unsigned size;       /* 0: natural sizes */
 	enum mix mix;
+	unsigned keepalive;  /* beacons per browser connection; 0: 1, or 2-4 (30 %) */
+	int dnt_pct;         /* share of browsers with DNT: 1; -1: the default 15 % */
 	bool server_side;    /* emit server packets */
 	struct addr collector4, collector6, dns4, dns6, proxy4, proxy6;
 	uint16_t port_base;
@@ -795,7 +804,8 @@ static void make_browser(struct gen *g, struct rng *r, int fam, struct browser *
 	b->fwd_port = chance(r, 250);
 	b->fwd_port_num = (uint16_t)rrange(r, 1024, 65535);
 	b->lower = chance(r, 500);
-	b->dnt = chance(r, 150);
+	/* one draw either way: without --dnt the stream is as it always was */
+	b->dnt = chance(r, g->dnt_pct < 0 ? 150 : (uint32_t)g->dnt_pct * 10);
 	b->gpc = chance(r, 50);
 	b->consent = chance(r, 800);
 	b->disabled = chance(r, 20);
@@ -1159,7 +1169,7 @@ static void send_beacon(struct gen *g, struct rng *r, struct flow *f, struct con
 	sb_free(&resp);
 }
 
-/* A browser's connection with 1 (70 %) or 2-4 beacons. */
+/* A browser's connection with 1 (70 %) or 2-4 beacons, or --keepalive N. */
 static void gen_beacon_conn(struct gen *g, struct rng *r, struct flow *f, int fam)
 {
 	struct browser b;
@@ -1170,7 +1180,11 @@ static void gen_beacon_conn(struct gen *g, struct rng *r, struct flow *f, int fa
 	conn_init(g, r, &c, &b.l3, client_port(g, f->id), 80);
 	if (g->size && g->size > STD_FRAME)
 		c.mss = g->size - 14 - (fam == 4 ? 20 : 40) - 32;
-	n = chance(r, 300) ? rrange(r, 2, 4) : 1;
+	/* --keepalive draws nothing; without it the draw is as it always was */
+	if (g->keepalive)
+		n = g->keepalive;
+	else
+		n = chance(r, 300) ? rrange(r, 2, 4) : 1;
 	g->st.beacon_conns++;
 	g->st.keepalive_conns += n > 1;
 	{
@@ -1566,8 +1580,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: " PROG " [-n FLOWS] [-s SEED] [-6 PERCENT_IPV6] [--size BYTES]\n"
-		"                   [--mix realistic|beacons|nonbeacon] [--manifest FILE] [-q]\n"
-		"                   OUT.pcap\n"
+		"                   [--mix realistic|beacons|nonbeacon] [--keepalive N]\n"
+		"                   [--dnt PERCENT] [--manifest FILE] [-q] OUT.pcap\n"
 		"\n"
 		"Writes synthetic RUM beacon traffic to OUT.pcap (Ethernet, microsecond\n"
 		"pcap; - for stdout): complete TCP conversations to a collector on port 80,\n"
@@ -1591,6 +1605,13 @@ static void usage(FILE *out)
 		"                        HTTP, DNS and TLS-like flows, both directions;\n"
 		"                        beacons: beacon connections only, client to server;\n"
 		"                        nonbeacon: no beacons, client to server\n"
+		"      --keepalive N     every browser's beacon connection carries exactly N\n"
+		"                        beacons one after another, 1-%d (default: 1, or\n"
+		"                        2-4 on 30%% of them); the shared-proxy connections\n"
+		"                        keep their 2-4 beacons of different browsers\n"
+		"      --dnt PERCENT     share of browsers that send DNT: 1, 0-100, drawn per\n"
+		"                        browser: beacon connections, the browsers behind\n"
+		"                        the shared proxy and other HTTP (default 15)\n"
 		"      --manifest FILE   write one line per flow and per HTTP request: kind,\n"
 		"                        privacy signals, identifiers, every client address\n"
 		"                        written, input frames (tab-separated key=value)\n"
@@ -1599,7 +1620,7 @@ static void usage(FILE *out)
 		"\n"
 		"Prints a summary as \"name value\" lines (on stderr when OUT is -).\n"
 		"Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
-		MAX_FLOWS, MIN_SIZE, MAX_SIZE, STD_FRAME);
+		MAX_FLOWS, MIN_SIZE, MAX_SIZE, STD_FRAME, MAX_KEEPALIVE);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1639,6 +1660,10 @@ static void print_summary(const struct gen *g, FILE *o, const char *path)
 		path, g->seed, mix_names[g->mix], g->nflows, g->ipv6_pct);
 	if (g->size)
 		fprintf(o, ", size %u", g->size);
+	if (g->keepalive)
+		fprintf(o, ", keepalive %u", g->keepalive);
+	if (g->dnt_pct >= 0)
+		fprintf(o, ", DNT %d%%", g->dnt_pct);
 	fprintf(o, "\n");
 	fprintf(o, "frames %" PRIu64 "\n", s->frames);
 	fprintf(o, "bytes %" PRIu64 "\n", s->bytes);
@@ -1671,12 +1696,15 @@ int main(int argc, char **argv)
 		{ "ipv6", required_argument, NULL, '6' },
 		{ "size", required_argument, NULL, 'S' },
 		{ "mix", required_argument, NULL, 'm' },
+		{ "keepalive", required_argument, NULL, 'K' },
+		{ "dnt", required_argument, NULL, 'D' },
 		{ "manifest", required_argument, NULL, 'M' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gen g = { .seed = 1, .nflows = 100, .ipv6_pct = 25, .mix = MIX_REALISTIC };
+	struct gen g = { .seed = 1, .nflows = 100, .ipv6_pct = 25, .mix = MIX_REALISTIC,
+			 .dnt_pct = -1 };
 	const char *manifest_path = NULL, *out_path;
 	char *tmp_path = NULL, *mtmp_path = NULL;
 	bool quiet = false, to_stdout;
@@ -1722,6 +1750,17 @@ int main(int argc, char **argv)
 						   "nonbeacon)", optarg);
 			break;
 		}
+		case 'K':
+			if (!parse_u64(optarg, 1, MAX_KEEPALIVE, &v))
+				return usage_error("--keepalive: '%s' is not a number of beacons per "
+						   "connection (1-%d)", optarg, MAX_KEEPALIVE);
+			g.keepalive = (unsigned)v;
+			break;
+		case 'D':
+			if (!parse_u64(optarg, 0, 100, &v))
+				return usage_error("--dnt: '%s' is not a percentage (0-100)", optarg);
+			g.dnt_pct = (int)v;
+			break;
 		case 'M':
 			if (!*optarg)
 				return usage_error("--manifest: empty file name");
@@ -1751,6 +1790,9 @@ int main(int argc, char **argv)
 		return usage_error("OUT.pcap must not be empty");
 	if (g.size && g.mix == MIX_NONBEACON)
 		fprintf(stderr, PROG ": note: --size pads beacons; the nonbeacon mix has none\n");
+	if (g.keepalive && g.mix == MIX_NONBEACON)
+		fprintf(stderr, PROG ": note: --keepalive sets beacons per connection; the "
+			"nonbeacon mix has none\n");
 	to_stdout = !strcmp(out_path, "-");
 
 	g.server_side = g.mix == MIX_REALISTIC;
@@ -1792,12 +1834,16 @@ int main(int argc, char **argv)
 			die("cannot write manifest %s: %s", mtmp_path, strerror(e));
 		}
 		fprintf(g.manifest, "# " PROG " manifest: seed=%" PRIu64 " mix=%s flows=%lu ipv6=%u"
-			" size=%u\n# flow\tflow=N\tproto=..\tdport=..\tkind=beacon|beacon-shared|http|"
+			" size=%u", g.seed, mix_names[g.mix], g.nflows, g.ipv6_pct, g.size);
+		if (g.keepalive)
+			fprintf(g.manifest, " keepalive=%u", g.keepalive);
+		if (g.dnt_pct >= 0)
+			fprintf(g.manifest, " dnt=%d", g.dnt_pct);
+		fprintf(g.manifest, "\n# flow\tflow=N\tproto=..\tdport=..\tkind=beacon|beacon-shared|http|"
 			"tls|dns\tsrc=L3 client\tsport=..\trequests=N\tframes=FIRST-LAST\n"
 			"# req\tflow=N\tsport=..\tsegs=N\tkind=beacon|other\tfam=4|6\tmethod=..\tdnt=0|1"
 			"\tgpc=0|1\tconsent=0|1\tdisabled=0|1\trxvisitor=..\tdtpc=..\tvi=..\tapp=..\t"
-			"addrs=A,B,..\turi=..\tframes=FIRST-LAST\n",
-			g.seed, mix_names[g.mix], g.nflows, g.ipv6_pct, g.size);
+			"addrs=A,B,..\turi=..\tframes=FIRST-LAST\n");
 	}
 
 	run(&g);

@@ -148,18 +148,23 @@ if command -v gnuplot >/dev/null; then
 fi
 
 # ---- the capture for 3 and 4 ---------------------------------------------------
-say "3-4. the capture: $PACKETS packets of ~1 KB beacons"
+say "3-4. the capture: $PACKETS packets of ~1 KB beacons, 50 per keep-alive connection, 33 % DNT"
 PCAP=$TMP/beacons.pcap
-flows=40000
+# whole keep-alive connections (SYN first): ~72 packets per flow, so 3000
+# flows give ~215000 packets in one try
+flows=3000
 for _ in 1 2 3; do
-	"$BUILD/gen-beacons" -q -n "$flows" -s 1 --size 1024 --mix beacons "$TMP/gen.pcap" >/dev/null
+	"$BUILD/gen-beacons" -q -n "$flows" -s 1 --size 1024 --mix beacons --keepalive 50 --dnt 33 \
+		"$TMP/gen.pcap" >/dev/null
 	n=$(capinfos -c -M "$TMP/gen.pcap" | sed -n 's/^Number of packets: *//p')
 	[ "$n" -ge "$PACKETS" ] && break
 	flows=$((flows * PACKETS / (n > 0 ? n : 1) * 11 / 10 + 1))
 done
 editcap -r "$TMP/gen.pcap" "$PCAP" "1-$PACKETS" >/dev/null
 rm -f "$TMP/gen.pcap"
-gen="\`$BUILD/gen-beacons -n $flows -s 1 --size 1024 --mix beacons\`, first $PACKETS packets"
+gen="\`$BUILD/gen-beacons -n $flows -s 1 --size 1024 --mix beacons --keepalive 50 --dnt 33\`
+(whole keep-alive connections, SYN first, 50 beacons of ~1 KB on each browser connection,
+2-4 on the 8 % shared-proxy ones, 33 % of browsers with DNT), first $PACKETS packets"
 npk=$(capinfos -c -M "$PCAP" | sed -n 's/^Number of packets: *//p')
 avg=$(capinfos -z -M "$PCAP" | sed -n 's/^Average packet size: *\([0-9.]*\).*/\1/p')
 
