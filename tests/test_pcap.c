@@ -437,6 +437,56 @@ static void test_usage(void **state)
 	res_free(&r);
 }
 
+/* --jobs: the frames of a capture of many connections (beacons cut over
+ * segments, keep-alive, both directions, IPv4 and IPv6, DNS and TLS; more
+ * frames than one batch) run on several CPUs at once give the same OUT,
+ * byte for byte, and the same counters as one CPU; bad values are usage
+ * errors. */
+static void test_jobs(void **state)
+{
+	const char *ip = tpath("jobs.pcap"), *o1 = tpath("jobs1.pcap"), *on = tpath("jobsn.pcap");
+	static const char *const modes[] = { "pcap", "mirror", "inline" };
+	char gen[PATH_MAX + 32], cmd[3 * PATH_MAX];
+	struct res r1, rn;
+	char *a, *b;
+	size_t la, lb;
+	(void)state;
+
+	snprintf(gen, sizeof(gen), "%s", bin);
+	snprintf(cmd, sizeof(cmd), "%s/gen-beacons -q -n 1200 -s 3 '%s'", dirname(gen), ip);
+	assert_int_equal(system(cmd), 0);
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		run(&r1, "pcap", "-j", "1", "-m", modes[m], ip, o1);
+		assert_int_equal(r1.code, 0);
+		assert_true(summary(r1.out, "packets_in") > 8192); /* several batches */
+		assert_true(summary(r1.out, "requests") > 1000);
+		for (const char *j = "2"; j; j = strcmp(j, "2") ? NULL : "5") {
+			run(&rn, "pcap", "--jobs", j, "-m", modes[m], ip, on);
+			assert_int_equal(rn.code, 0);
+			/* the summary after its first line (which names OUT) */
+			assert_string_equal(strchr(r1.out, '\n'), strchr(rn.out, '\n'));
+			a = slurp(o1, &la);
+			b = slurp(on, &lb);
+			assert_non_null(a);
+			assert_non_null(b);
+			assert_int_equal(la, lb);
+			assert_memory_equal(a, b, la);
+			free(a);
+			free(b);
+			res_free(&rn);
+		}
+		res_free(&r1);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const bad[] = { "0", "65", "two", "" };
+
+		run(&r1, "pcap", "--jobs", bad[i], ip, o1);
+		assert_int_equal(r1.code, 2);
+		assert_contains(r1.err, "--jobs");
+		res_free(&r1);
+	}
+}
+
 /* --midstream: a capture that starts in the middle of a beacon connection
  * (no SYN) loses it by default; with the option its segment is written,
  * rewritten conservatively, and counted. Only in pcap mode. */
@@ -867,6 +917,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_midstream),
+		cmocka_unit_test(test_jobs),
 		cmocka_unit_test(test_nanosecond_pcap),
 		cmocka_unit_test(test_pcapng),
 		cmocka_unit_test(test_empty_pcap),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [--audit] [-q]
+ * beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [--audit] [-j JOBS] [-q]
  *
  * Runs every frame of a capture once through the same XDP program the
  * daemon attaches, with BPF_PROG_TEST_RUN (repeat 1, so each run sees the
@@ -13,6 +13,10 @@
  *
  * OUT is written to OUT.tmp and renamed when complete, so an error never
  * leaves a partial OUT (nor replaces an existing one).
+ *
+ * Frames are read in batches; the frames of a batch run on --jobs CPUs at
+ * once (pcap_workers.c), every TCP connection's frames in order on one of
+ * them (frame_flow.c), and are written in the order they were read.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,13 +41,18 @@
 #include "config.h"
 #include "analytics.h"
 #include "audit.h"
+#include "frame_flow.h"
 #include "loader.h"
+#include "pcap_workers.h"
 #include "beaconveil.skel.h"
 
 #define PFX "beaconveil pcap: "
 #define ETH_HDR_LEN 14
 #define OUT_CAP (256 * 1024)     /* > any frame test_run returns */
 #define OUT_SNAPLEN 262144       /* libpcap's maximum for DLT_EN10MB */
+#define BATCH_FRAMES 4096        /* frames read, run (in parallel), then written */
+#define BATCH_BYTES (8u << 20)   /* ... or as many as fit in this many bytes */
+#define MAX_JOBS 64
 
 static volatile sig_atomic_t stop_sig;
 
@@ -55,7 +64,8 @@ static void on_signal(int sig)
 static void pcap_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [--audit] [-q]\n"
+		"Usage: beaconveil pcap IN OUT [-c CONFIG] [--mode pcap|mirror|inline] [--midstream] [--audit]\n"
+		"                       [-j JOBS] [-q]\n"
 		"\n"
 		"Anonymize a capture offline with the same BPF program the daemon runs:\n"
 		"every frame of IN (pcap or pcapng, Ethernet) goes once through the XDP\n"
@@ -83,6 +93,11 @@ static void pcap_usage(FILE *f)
 		"                     lifetime; [audit] in CONFIG) and print a report per\n"
 		"                     application, cookie and finding after the run (pcap\n"
 		"                     and mirror mode; [audit] enabled = on does the same)\n"
+		"  -j, --jobs JOBS    run frames on JOBS CPUs at once (default: every CPU\n"
+		"                     this process may use, at most 64); the frames of one\n"
+		"                     TCP connection always run in order on one of them, so\n"
+		"                     OUT and the counters do not depend on JOBS (while the\n"
+		"                     connections fit in max_flows)\n"
 		"  -q, --quiet        do not print the summary\n"
 		"  -h, --help         this help\n"
 		"\n"
@@ -219,6 +234,57 @@ static void print_summary(const char *in, const char *out, enum bv_mode mode,
 	}
 }
 
+/* A batch: the frames read, their bytes, and which worker runs each. */
+struct batch {
+	struct bv_pcap_frame fr[BATCH_FRAMES];
+	struct pcap_pkthdr h[BATCH_FRAMES];
+	unsigned long long num[BATCH_FRAMES]; /* packet number in IN (from 1) */
+	unsigned char *in, *out;              /* BATCH_BYTES each (+ growth for out) */
+	size_t n, used;
+	/* connection hash -> worker, for this batch (open addressing) */
+	uint64_t key[2 * BATCH_FRAMES];
+	int kw[2 * BATCH_FRAMES];
+	unsigned load[MAX_JOBS];
+};
+
+/* The worker of a frame: its connection's, or the least loaded one. A
+ * connection may change workers between batches (a batch ends before the
+ * next starts), never within one. */
+static int pick_worker(struct batch *b, uint64_t flow, int jobs)
+{
+	size_t mask = 2 * BATCH_FRAMES - 1, i;
+	int best = 0;
+
+	for (int j = 1; j < jobs; j++)
+		if (b->load[j] < b->load[best])
+			best = j;
+	if (flow == 0) {
+		b->load[best]++;
+		return best; /* no connection: anywhere */
+	}
+	for (i = (size_t)flow & mask; b->key[i] && b->key[i] != flow; i = (i + 1) & mask)
+		;
+	if (!b->key[i]) {
+		b->key[i] = flow;
+		b->kw[i] = best;
+	}
+	b->load[b->kw[i]]++;
+	return b->kw[i];
+}
+
+static void batch_reset(struct batch *b)
+{
+	b->n = 0;
+	b->used = 0;
+	memset(b->key, 0, sizeof(b->key));
+	memset(b->load, 0, sizeof(b->load));
+}
+
+static void consume_events(void *rb)
+{
+	ring_buffer__consume(rb);
+}
+
 int cmd_pcap(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -227,6 +293,7 @@ int cmd_pcap(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "midstream", no_argument, NULL, 'M' },
 		{ "audit", no_argument, NULL, 'A' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -241,7 +308,6 @@ int cmd_pcap(int argc, char **argv)
 	pcap_t *in = NULL, *dead = NULL;
 	pcap_dumper_t *dump = NULL;
 	char *tmp_path = NULL;
-	unsigned char *outbuf = NULL;
 	char err[4096] = "";
 	struct counts c = { 0 };
 	__u64 st[BV_ST_MAX];
@@ -253,10 +319,17 @@ int cmd_pcap(int argc, char **argv)
 	const u_char *data;
 	struct bv_analytics *an = NULL;
 	struct ring_buffer *rb = NULL;
+	struct bv_pcap_workers *wk = NULL;
+	struct bv_tunnel_ports tp;
+	struct batch *b = NULL;
+	int jobs = bv_pcap_cpus();
+	bool eof = false;
 
+	if (jobs > MAX_JOBS)
+		jobs = MAX_JOBS;
 	argv[0] = "beaconveil pcap"; /* getopt's messages */
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "c:m:qh", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:m:j:qh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			cfg_path = optarg;
@@ -271,6 +344,19 @@ int cmd_pcap(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'j': {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > MAX_JOBS) {
+				fprintf(stderr, PFX "invalid --jobs '%s' (1 to %d)\n", optarg, MAX_JOBS);
+				return BV_EXIT_USAGE;
+			}
+			jobs = (int)v;
+			break;
+		}
 		case 'M':
 			midstream = true;
 			break;
@@ -368,8 +454,12 @@ int cmd_pcap(int argc, char **argv)
 	else
 		maxlen = bv_xdp_linear_max();
 
-	outbuf = malloc(OUT_CAP);
-	if (!outbuf || asprintf(&tmp_path, "%s.tmp", out_path) < 0) {
+	b = calloc(1, sizeof(*b));
+	if (b) {
+		b->in = malloc(BATCH_BYTES);
+		b->out = malloc(BATCH_BYTES + (size_t)BATCH_FRAMES * BV_PCAP_FRAME_GROWTH);
+	}
+	if (!b || !b->in || !b->out || asprintf(&tmp_path, "%s.tmp", out_path) < 0) {
 		tmp_path = NULL;
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
@@ -380,6 +470,14 @@ int cmd_pcap(int argc, char **argv)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
+	wk = bv_pcap_workers_new(prog_fd, jobs, err, sizeof(err));
+	if (!wk)
+		goto fail;
+	bv_pcap_workers_tick(wk, consume_events, rb);
+	tp.vxlan = cfg.vxlan_ports;
+	tp.nvxlan = cfg.nvxlan;
+	tp.geneve = cfg.geneve_ports;
+	tp.ngeneve = cfg.ngeneve;
 	dump = pcap_dump_open(dead, tmp_path);
 	if (!dump) {
 		snprintf(err, sizeof(err), "cannot write output: %s", pcap_geterr(dead));
@@ -393,84 +491,95 @@ int cmd_pcap(int argc, char **argv)
 	sigaction(SIGTERM, &sa, &old_term);
 	sig_set = true;
 
-	for (;;) {
-		int r = pcap_next_ex(in, &h, &data);
+	while (!eof) {
+		/* read a batch */
+		batch_reset(b);
+		while (b->n < BATCH_FRAMES) {
+			int r;
 
-		if (stop_sig) {
-			snprintf(err, sizeof(err), "interrupted by signal %d", (int)stop_sig);
-			goto fail;
-		}
-		if (r == PCAP_ERROR_BREAK)
-			break;
-		if (r != 1) {
-			snprintf(err, sizeof(err), "reading %s after %llu packets: %s", in_path,
-				 c.in, pcap_geterr(in));
-			goto fail;
-		}
-		c.in++;
-		if (h->caplen < ETH_HDR_LEN || h->caplen > maxlen) {
-			c.unproc++;
-			continue;
-		}
-
-		/*
-		 * With ctx_out the kernel reports where the frame starts in
-		 * data_out: metadata the program put in front (bpf_xdp_adjust_meta)
-		 * comes first and is not part of the frame.
-		 */
-		struct xdp_md ctx_in = { .data = 0, .data_end = h->caplen }, ctx_out = { 0 };
-		LIBBPF_OPTS(bpf_test_run_opts, t,
-			    .data_in = data,
-			    .data_size_in = h->caplen,
-			    .data_out = outbuf,
-			    .data_size_out = OUT_CAP,
-			    .ctx_in = &ctx_in,
-			    .ctx_size_in = sizeof(ctx_in),
-			    .ctx_out = &ctx_out,
-			    .ctx_size_out = sizeof(ctx_out),
-			    .repeat = 1);
-		if (bpf_prog_test_run_opts(prog_fd, &t)) {
-			int e = errno;
-
-			if (e == EINVAL || e == ENOMEM || e == E2BIG || e == ENOSPC) {
+			if (b->used + maxlen > BATCH_BYTES)
+				break; /* the next frame may not fit */
+			r = pcap_next_ex(in, &h, &data);
+			if (stop_sig) {
+				snprintf(err, sizeof(err), "interrupted by signal %d", (int)stop_sig);
+				goto fail;
+			}
+			if (r == PCAP_ERROR_BREAK) {
+				eof = true;
+				break;
+			}
+			if (r != 1) {
+				snprintf(err, sizeof(err), "reading %s after %llu packets: %s", in_path,
+					 c.in, pcap_geterr(in));
+				goto fail;
+			}
+			c.in++;
+			if (h->caplen < ETH_HDR_LEN || h->caplen > maxlen) {
 				c.unproc++;
 				continue;
 			}
-			snprintf(err, sizeof(err), "BPF_PROG_TEST_RUN failed on packet %llu: %s%s",
-				 c.in, strerror(e),
-				 e == EPERM || e == EACCES
-					 ? " (needs root: CAP_BPF, CAP_NET_ADMIN)" : "");
-			goto fail;
-		}
-		ring_buffer__consume(rb);
-		switch (t.retval) {
-		case XDP_PASS:
-		case XDP_TX:
-		case XDP_REDIRECT: {
-			struct pcap_pkthdr oh = *h;
-			__u32 meta = ctx_out.data, flen;
-			long long len;
+			{
+				struct bv_pcap_frame *f = &b->fr[b->n];
 
-			/* Cannot happen (the kernel says ENOSPC); never write a guess. */
-			if (t.data_size_out > OUT_CAP || meta > t.data_size_out ||
-			    t.data_size_out - meta < ETH_HDR_LEN) {
-				c.unproc++;
-				continue;
+				memcpy(b->in + b->used, data, h->caplen);
+				f->in = b->in + b->used;
+				f->out = b->out + b->used + b->n * BV_PCAP_FRAME_GROWTH;
+				f->in_len = h->caplen;
+				f->worker = pick_worker(b, bv_frame_flow(data, h->caplen, &tp), jobs);
+				b->h[b->n] = *h;
+				b->num[b->n] = c.in;
+				b->used += h->caplen;
+				b->n++;
 			}
-			flen = t.data_size_out - meta;
-			len = (long long)h->len + (long long)flen - (long long)h->caplen;
-			oh.caplen = flen;
-			oh.len = len < (long long)flen ? flen : (bpf_u_int32)len;
-			pcap_dump((u_char *)dump, &oh, outbuf + meta);
-			c.written++;
-			break;
 		}
-		case XDP_ABORTED:
-			c.aborted++;
-			/* fall through */
-		default: /* XDP_DROP; unknown verdicts are treated as drops */
-			c.dropped++;
-			break;
+
+		/* run it, then write what was kept, in IN's order */
+		bv_pcap_workers_run(wk, b->fr, b->n);
+		for (size_t i = 0; i < b->n; i++) {
+			const struct bv_pcap_frame *f = &b->fr[i];
+
+			if (f->err) {
+				int e = f->err;
+
+				if (e == EINVAL || e == ENOMEM || e == E2BIG || e == ENOSPC) {
+					c.unproc++;
+					continue;
+				}
+				snprintf(err, sizeof(err), "BPF_PROG_TEST_RUN failed on packet %llu: %s%s",
+					 b->num[i], strerror(e),
+					 e == EPERM || e == EACCES
+						 ? " (needs root: CAP_BPF, CAP_NET_ADMIN)" : "");
+				goto fail;
+			}
+			switch (f->act) {
+			case XDP_PASS:
+			case XDP_TX:
+			case XDP_REDIRECT: {
+				struct pcap_pkthdr oh = b->h[i];
+				__u32 meta = f->meta, flen;
+				long long len;
+
+				/* Cannot happen (the kernel says ENOSPC); never write a guess. */
+				if (f->out_len > f->in_len + BV_PCAP_FRAME_GROWTH || meta > f->out_len ||
+				    f->out_len - meta < ETH_HDR_LEN) {
+					c.unproc++;
+					continue;
+				}
+				flen = f->out_len - meta;
+				len = (long long)oh.len + (long long)flen - (long long)oh.caplen;
+				oh.caplen = flen;
+				oh.len = len < (long long)flen ? flen : (bpf_u_int32)len;
+				pcap_dump((u_char *)dump, &oh, f->out + meta);
+				c.written++;
+				break;
+			}
+			case XDP_ABORTED:
+				c.aborted++;
+				/* fall through */
+			default: /* XDP_DROP; unknown verdicts are treated as drops */
+				c.dropped++;
+				break;
+			}
 		}
 	}
 
@@ -528,12 +637,17 @@ out:
 		pcap_close(dead);
 	if (in)
 		pcap_close(in);
+	bv_pcap_workers_free(wk);
 	ring_buffer__free(rb);
 	bv_analytics_free(an);
 	beaconveil_bpf__destroy(skel);
 	if (cfg_loaded)
 		bv_config_free(&cfg);
 	free(tmp_path);
-	free(outbuf);
+	if (b) {
+		free(b->in);
+		free(b->out);
+	}
+	free(b);
 	return ret;
 }
