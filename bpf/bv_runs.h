@@ -133,8 +133,9 @@ BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lowe
 	else
 		room = n;
 	lowbit = lower ? 0x20 : 0;
-	/* a word at a time while the word fits in tok (bytes of it past the
-	 * run are garbage past tok_len, which no reader looks at) */
+	/* a word at a time while the word fits in tok, the run's last one
+	 * too: bytes of it past the run are garbage past tok_len, which no
+	 * reader looks at; bytes only near tok's end */
 	j = 0;
 	for (__u32 k = 0; k < BV_RUN / 8; k++) {
 		__u64 w;
