@@ -180,33 +180,51 @@ BV_GLOBAL int bv_run_skip(struct bv_scratch *sc, char a, char b, char d)
 	return n;
 }
 
-/* buf[pos..pos+n) (n <= BV_RUN) into a streaming hash: whole words
- * straight into SipHash once the pending word is empty, bytes around them. */
+/* buf[pos..pos+n) (n <= BV_RUN) into a streaming hash, a word at a time:
+ * the pending word filled up first, then whole words compressed with the
+ * state in registers, the rest left pending. The bytes land where
+ * bv_shash_byte would put them, so the hash is the same. */
 BV_GLOBAL int bv_shash_run(struct bv_scratch *sc, struct bv_shash *h, __u32 pos, __u32 n)
 {
-	__u32 i = 0;
+	struct bv_sip st;
+	__u32 i = 0, have, t;
+	__u64 w;
 
-	if (!sc || !h || n > BV_RUN)
+	if (!sc || !h || n > BV_RUN || n == 0)
 		return 0;
-	for (__u32 k = 0; k < 8; k++) {
-		if (i >= n || (h->n & 7) == 0)
-			break;
-		bv_shash_byte(h, (__u8)sc->buf[(pos + i) & BV_MASK]);
-		i++;
+	have = h->n & 7;
+	if (have) {
+		/* top up the pending word */
+		t = 8 - have;
+		if (t > n)
+			t = n;
+		w = bv_ld64(sc, pos) & (~0ULL >> ((8 * (8 - (t & 7))) & 63)); /* t < 8 */
+		h->m |= w << (8 * have);
+		h->n += t;
+		i = t;
+		if ((h->n & 7) == 0)
+			bv_shash_block(h);
 	}
+	st.v0 = h->v[0];
+	st.v1 = h->v[1];
+	st.v2 = h->v[2];
+	st.v3 = h->v[3];
 	for (__u32 k = 0; k < BV_RUN / 8; k++) {
-		if (i + 8 > n)
+		if (i + 8 > n || (h->n & 7))
 			break;
-		h->m = bv_ld64(sc, pos + i); /* h->m was 0 */
+		bv_sip_word(&st, bv_ld64(sc, pos + i));
 		h->n += 8;
-		bv_shash_block(h);
 		i += 8;
 	}
-	for (__u32 k = 0; k < 8; k++) {
-		if (i >= n)
-			break;
-		bv_shash_byte(h, (__u8)sc->buf[(pos + i) & BV_MASK]);
-		i++;
+	h->v[0] = st.v0;
+	h->v[1] = st.v1;
+	h->v[2] = st.v2;
+	h->v[3] = st.v3;
+	if (i < n) {
+		/* the rest (< 8 bytes, the pending word empty) waits */
+		t = n - i;
+		h->m = bv_ld64(sc, pos + i) & (~0ULL >> ((8 * (8 - (t & 7))) & 63));
+		h->n += t;
 	}
 	return 0;
 }
