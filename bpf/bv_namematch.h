@@ -82,21 +82,32 @@ static __always_inline __u32 bv_lt(__u32 a, __u32 b)
 	return (a - b) >> 31;
 }
 
-/* bv_names[where, tok[0..n)], or NULL. Every byte of the key is written
- * (those past n as 0), so the loop has no exit to explore. */
+/* Word k (8 bytes) of tok, only its bytes before n (the rest 0). */
+static __always_inline __u64 bv_tok_word(const struct bv_lexer *lx, __u32 k, __u32 n)
+{
+	__u64 w = *(const __u64 *)((unsigned long)lx->tok + 8 * (k & 3));
+	__u32 have = n > 8 * k ? n - 8 * k : 0;
+
+	if (have >= 8)
+		return w;
+	return w & ~(~0ULL << (8 * (have & 7))); /* have == 0: nothing */
+}
+
+/* bv_names[where, tok[0..n)], or NULL. The key (struct bv_name_key: where,
+ * len, then the name, zero past it) built as its four words, the name's
+ * bytes shifted in two places. */
 static __always_inline const struct bv_name_val *bv_names_get(const struct bv_lexer *lx, __u32 where,
 							      __u32 n)
 {
-	struct bv_name_key k;
+	__u64 k[4], t0 = bv_tok_word(lx, 0, n), t1 = bv_tok_word(lx, 1, n),
+		    t2 = bv_tok_word(lx, 2, n), t3 = bv_tok_word(lx, 3, n);
 
-	k.where = (__u8)where;
-	k.len = (__u8)n;
-	for (__u32 i = 0; i < BV_NAME_LEN; i++) {
-		k.name[i] = (char)(lx->tok[i] & (char)(0 - bv_lt(i, n)));
-		/* a byte loop, not a memcpy() call (which BPF does not have) */
-		asm volatile("" ::: "memory");
-	}
-	return bpf_map_lookup_elem(&bv_names, &k);
+	_Static_assert(sizeof(struct bv_name_key) == sizeof(k), "bv_name_key is 4 words");
+	k[0] = (__u64)(__u8)where | (__u64)(__u8)n << 8 | t0 << 16;
+	k[1] = t0 >> 48 | t1 << 16;
+	k[2] = t1 >> 48 | t2 << 16;
+	k[3] = t2 >> 48 | t3 << 16;
+	return bpf_map_lookup_elem(&bv_names, k);
 }
 
 /* Strips one [0-9_] off the end of tok[0..base) per call. */
