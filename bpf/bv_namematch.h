@@ -82,10 +82,11 @@ static __always_inline __u32 bv_lt(__u32 a, __u32 b)
 	return (a - b) >> 31;
 }
 
-/* Word k (8 bytes) of tok, only its bytes before n (the rest 0). */
+/* Word k (8 bytes, k < BV_TOK_LEN / 8) of tok, only its bytes before n
+ * (the rest 0). */
 static __always_inline __u64 bv_tok_word(const struct bv_lexer *lx, __u32 k, __u32 n)
 {
-	__u64 w = *(const __u64 *)((unsigned long)lx->tok + 8 * (k & 3));
+	__u64 w = *(const __u64 *)((unsigned long)lx->tok + 8 * (k & (BV_TOK_LEN / 8 - 1)));
 	__u32 have = n > 8 * k ? n - 8 * k : 0;
 
 	if (have >= 8)

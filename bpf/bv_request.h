@@ -13,20 +13,30 @@
 
 BV_GLOBAL int bv_lookup_app(struct bv_lexer *lx, __u8 kind)
 {
-	struct bv_app_key key = {};
+	/* the key (kind, len, 2 pad bytes, then the id, zero padded) built as
+	 * words: tok's words shifted by the 4 bytes in front */
+	union {
+		struct bv_app_key k;
+		__u64 w[BV_TOK_LEN / 8 + 1];
+	} key;
 	struct bv_policy *p;
+	__u64 prev = 0;
 
 	if (!lx)
 		return 0;
 	if (lx->tok_len == 0 || (lx->flags & BV_LXF_TOKOVF) || (lx->sig & BV_SIG_APPPOL))
 		return 0;
-	key.kind = kind;
-	key.len = lx->tok_len;
+	_Static_assert(BV_APPKEY_LEN == BV_TOK_LEN, "an application key is a token");
+	_Static_assert(__builtin_offsetof(struct bv_app_key, id) == 4, "4 bytes before the id");
 #pragma unroll
-	for (int i = 0; i < BV_TOK_LEN; i++)
-		if (i < lx->tok_len)
-			key.id[i] = lx->tok[i];
-	p = bpf_map_lookup_elem(&bv_apppol, &key);
+	for (__u32 k = 0; k < BV_TOK_LEN / 8; k++) {
+		__u64 t = bv_tok_word(lx, k, lx->tok_len);
+
+		key.w[k] = (k ? prev >> 32 : (__u64)kind | (__u64)lx->tok_len << 8) | t << 32;
+		prev = t;
+	}
+	key.w[BV_TOK_LEN / 8] = prev >> 32;
+	p = bpf_map_lookup_elem(&bv_apppol, &key.k);
 	/* over the global policy the request started with */
 	if (!p || !bv_policy_merge(&lx->pol, p, &lx->pol))
 		return 0;
@@ -39,8 +49,10 @@ BV_GLOBAL int bv_note_app(struct bv_lexer *lx)
 {
 	if (!lx || (lx->flags & BV_LXF_TOKOVF))
 		return 0;
-	for (__u32 i = 0; i < BV_EVENT_APP_LEN; i++)
-		lx->app[i] = i < lx->tok_len ? lx->tok[i] : 0;
+	_Static_assert(BV_EVENT_APP_LEN % 8 == 0, "app is whole words");
+#pragma unroll
+	for (__u32 k = 0; k < BV_EVENT_APP_LEN / 8; k++)
+		*(__u64 *)((unsigned long)lx->app + 8 * k) = bv_tok_word(lx, k, lx->tok_len);
 	lx->app_len = lx->tok_len > BV_EVENT_APP_LEN ? BV_EVENT_APP_LEN : lx->tok_len;
 	return 0;
 }
