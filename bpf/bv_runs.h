@@ -383,24 +383,50 @@ partial:
 	return i ? 1 : 0;
 }
 
-/* The same for query parameters that are neither type= nor a configured key. */
+/*
+ * The same for query parameters that are neither type= nor a configured
+ * key: up to 8 of them in a row, each name=value and its '&' (which the
+ * per-byte machine would take as it is: no token, no identifier open).
+ * 1: stopped before a delimiter; 2: stopped after an '&' (nothing left to
+ * handle); 0: nothing skipped.
+ */
+/* bv_run_len as a call: a loop around it then has one exit to explore. */
+BV_GLOBAL __u32 bv_run_len_call(const struct bv_scratch *sc, __u32 pos, char a, char b, char d)
+{
+	return bv_run_len(sc, pos, a, b, d);
+}
+
 BV_GLOBAL int bv_skip_param(struct bv_scratch *sc)
 {
-	__u32 pos, len;
-	__u64 w4;
+	const struct bv_name_filter *f = bv_namefilt_get();
+	__u32 pos, len, n, w4;
+	int r = 0;
 
-	if (!sc)
+	if (!sc || !f)
 		return 0;
 	pos = sc->pos;
 	len = sc->len;
-	if (pos + 4 > len)
-		return 0;
-	w4 = bv_ld32(sc, pos);
-	if (w4 == BV_W8('t', 'y', 'p', 'e', 0, 0, 0, 0) ||
-	    bv_filter_has(bv_namefilt_get(), BV_NAME_QUERY, bv_fkey_word(w4, BV_NAME_QUERY)))
-		return 0;
-	/* the whole name=value up to '&', '#' or a control byte/space */
-	return bv_run_skip(sc, '&', '#', '#');
+	for (int k = 0; k < 8; k++) {
+		if (pos + 4 > len)
+			break;
+		w4 = bv_ld32(sc, pos);
+		if (w4 == BV_W8('t', 'y', 'p', 'e', 0, 0, 0, 0) ||
+		    bv_filter_has(f, BV_NAME_QUERY, bv_fkey_word(w4, BV_NAME_QUERY)))
+			break;
+		/* the whole name=value up to '&', '#' or a control byte/space */
+		n = bv_run_len_call(sc, pos, '&', '#', '#');
+		if (n > BV_RUN)
+			n = BV_RUN;
+		sc->lx.hdr_bytes += n;
+		pos += n;
+		r = 1;
+		if (n >= BV_RUN || pos >= len || sc->buf[pos & BV_MASK] != '&')
+			break;
+		pos++;
+		r = 2;
+	}
+	sc->pos = pos;
+	return r;
 }
 
 /* A run of address characters through the streaming masker, one step. */
@@ -438,8 +464,12 @@ static __always_inline int bv_run(struct bv_scratch *sc)
 	case LX_PATH:
 		return bv_run_tok(sc, '?', '?', '?', 0);
 	case LX_QNAME:
-		if (lx->tok_len == 0 && bv_skip_param(sc))
-			return 1;
+		if (lx->tok_len == 0) {
+			int r = bv_skip_param(sc);
+
+			if (r)
+				return r;
+		}
 		return bv_run_tok(sc, '=', '&', '#', 0);
 	case LX_QVAL:
 		switch (lx->sub) {
