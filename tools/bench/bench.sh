@@ -371,7 +371,10 @@ Whole process, $OFF_REPS runs each (alternating), median.
 - \`beaconveil pcap -q IN OUT\` (mode pcap: L3 addresses masked to /24 and
   /48, HTTP heads scanned, addresses in headers masked, identifiers of
   anonymized beacons replaced, policy applied, checksums fixed): every
-  packet is one BPF_PROG_TEST_RUN of the real program.
+  packet is one BPF_PROG_TEST_RUN of the real program, on all $cores CPUs
+  at once (\`--jobs\` defaults to every CPU; each TCP connection's packets
+  run in order on one of them, the output is written in capture order and
+  is the same byte for byte as with \`--jobs 1\`).
 - \`tcprewrite --pnat=198.18.0.0/15:198.18.0.0/24,[2001:db8::]/32:[2001:db8::]/48 --fixcsum\`:
   the peer's comparable job, every client address rewritten into one /24
   (/48) and the checksums fixed. It does not look into the payload.
@@ -384,10 +387,10 @@ Whole process, $OFF_REPS runs each (alternating), median.
 \`beaconveil pcap\` takes $(calc '%.1f' "$bv_wall / $rw_wall")× the wall time of tcprewrite.
 Of its $bv_wall s, $bv_start s is fixed (loading and verifying the program:
 the same command on a one-packet capture); the rest is one syscall and one
-run of the program per packet, spent in the kernel (sys), dominated by
-scanning the HTTP heads (section 1). tcprewrite rewrites headers only, in
-user space. beaconveil is the slower of the two here, and does much more per
-packet.
+run of the program per packet, spent in the kernel (sys) on $cores CPUs, dominated by
+scanning the HTTP heads (section 1), plus reading and writing the capture on
+one of them between batches. tcprewrite rewrites headers only, in user space,
+on one CPU; its CPU time is the column to compare for work per packet.
 
 ## 4. Live: veth, XDP native
 
@@ -466,21 +469,26 @@ cat <<EOF
   packet, dropped right after parsing, costs ${r_malf}×, so parsing is not
   the problem; the $(calc '%.0f' "$ns_other - $ns_malf") ns more of a non-beacon TCP packet are spent
   after it. Profile of that case: $(top_funcs other 4). The beacon-port
-  count does not matter (flat in section 2). What would reach 1.2× (about
-  $(calc '%.0f' "1.2 * $empty_ns") ns here): after parsing, look up the destination port and leave
-  at once when it is not a beacon port, with a single counter update
-  (every per-CPU counter bump or map lookup costs a few ns at this scale)
-  and no scratch, policy or settings access.
+  count does not matter (flat in section 2). Such a packet no longer
+  touches the scratch, the flow key or the configuration (inline mode);
+  what is left is the TCP header read, the two port lookups and three
+  per-CPU counter bumps (packets, other_tcp, pass). Removing two of the
+  counters, tried, changed nothing measurable; the port table is a
+  65536-entry array of 8-byte slots. What might reach 1.2× (about
+  $(calc '%.0f' "1.2 * $empty_ns") ns here): a bit table of beacon ports in global data (one load,
+  no lookup) and one counter update per packet.
 EOF
 fi
 if [ "$v_body" = MISS ]; then
 cat <<EOF
 - **Continuation segment: ${r_body}× (target 2×). Missed.** Profile:
-  $(top_funcs body 4). A body segment needs only the flow lookup and an
-  update of next_seq and body_left in place; what would reach 2× (about
-  $(calc '%.0f' "2 * $empty_ns") ns here) is a path that does only that: no copy of the payload or of
-  the flow's lexer state, and a smaller flow key and entry (the lookup
-  hashes 40 bytes; the entry is several cache lines). With many live flows
+  $(top_funcs body 4). A body segment takes the fast path: the flow
+  lookup and an update of next_seq and body_left in place, no copy of the
+  payload or of the lexer state, and inline no scratch or configuration
+  read. What is left over the non-beacon packet is the flow lookup, which
+  hashes a 40-byte key (an IPv4 flow's key is mostly zeros). What would
+  reach 2× (about $(calc '%.0f' "2 * $empty_ns") ns here): a 12-byte key for IPv4 flows (a map per
+  family) and a smaller flow entry (several cache lines today). With many live flows
   the lookup misses the caches (the live-flows table in section 2).
 EOF
 fi
@@ -494,13 +502,18 @@ cat <<EOF
   costs $(calc '%.0f' "$h256") ns, while each further byte of ordinary headers, which it skips,
   adds $skip_ns ns; each cookie adds about $per_cookie ns; the realistic head with its
   330-byte Dynatrace query and identifier-bearing cookies costs the most.
-  Path rules and live flows hardly matter next to this. What would reach
-  20×: no per-byte work anywhere but in the few bytes that are rewritten
-  (addresses, identifiers): hash identifiers with SipHash on 8-byte words
-  instead of a byte at a time, derive several pseudonym characters from
-  each 64-bit hash word, copy and compare names and paths as words, and
-  take fewer, larger steps per bpf_loop iteration (every call and return
-  of a BPF function costs a return thunk with this CPU's mitigations).
+  Path rules and live flows hardly matter next to this. Words are already
+  loaded whole, identifiers hashed and pseudonyms written 8 bytes at a
+  time, tokens and lookup keys built from words, unconfigured lines and
+  query parameters skipped several at a time; what is left is spread over
+  some 60 scanner steps per head (a run, then its delimiter through the
+  per-byte machine), about 10 hash-map lookups of names and 20 token
+  runs, each a BPF function call of some tens of instructions (bpf_loop
+  itself is inlined by the verifier: taking more steps per iteration did
+  not help). What would reach 20×: fewer, larger steps, i.e. a scanner
+  that frames a whole header line or cookie pair per step and matches its
+  name in that same step against an array-indexed name table instead of
+  a hash map (jhash over a 32-byte key is about 30 ns).
   Short of that, the capacity of this build is what the live section
   measures: about $( [ -n "$live_ok" ] && calc '%.0f' "$bv_live / 1000" || echo '?') k packets/s of this mix per core.
 EOF
@@ -509,11 +522,12 @@ v_pcap=$(awk -v a="$bv_wall" -v b="$rw_wall" 'BEGIN { print (a <= b) ? "PASS" : 
 if [ "$v_pcap" = MISS ]; then
 cat <<EOF
 - **Offline: \`beaconveil pcap\` at $(calc '%.1f' "$bv_wall / $rw_wall")× tcprewrite's wall time (target 1.0×).
-  Missed.** Every packet is one BPF_PROG_TEST_RUN on one core, and every
-  HTTP head is scanned (section 1), where tcprewrite only rewrites headers.
-  What would reach it: shard connections over the cores (a connection's
-  packets always to the same worker, so flow state stays per worker, the
-  output merged back in capture order) and the head scan itself faster.
+  Missed.** Connections are already shared over the $cores CPUs; every HTTP
+  head is still scanned (section 1), where tcprewrite only rewrites headers,
+  and the fixed $bv_start s of loading and verifying the program is a large
+  part of a 200000-packet run. What would reach it: the head scan itself
+  faster (most of the CPU time), reading and writing the capture in a thread
+  of its own while a batch runs (today between batches), and more CPUs.
 EOF
 fi
 if [ "$v_other" != MISS ] && [ "$v_body" != MISS ] && [ "$v_head" != MISS ] && [ "$v_pcap" != MISS ]; then
