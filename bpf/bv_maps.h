@@ -80,6 +80,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bv_namefilt SEC(".maps");
 
+/* A per-CPU cache of bv_names lookups (bv_namematch.h), so that the names
+ * every request carries cost an array slot instead of a hash of a 32-byte
+ * key. Not pinned: a cache; an entry counts only under the filter's
+ * generation it was filled in (bv_name_filter.gen). */
+#define BV_NAMECACHE_SLOTS 256
+struct bv_name_cent {
+	__u64 k[4];   /* the struct bv_name_key, as words */
+	__u32 gen;    /* bv_name_filter.gen when filled; 0: empty */
+	__s32 roles;  /* the name's roles, -1: not in bv_names */
+};
+struct bv_name_cache {
+	struct bv_name_cent e[BV_NAMECACHE_SLOTS];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bv_name_cache);
+} bv_namecache SEC(".maps");
+
 /* Counters: enum bv_decision then enum bv_stat. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

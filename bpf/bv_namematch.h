@@ -94,21 +94,47 @@ static __always_inline __u64 bv_tok_word(const struct bv_lexer *lx, __u32 k, __u
 	return w & ~(~0ULL << (8 * (have & 7))); /* have == 0: nothing */
 }
 
-/* bv_names[where, tok[0..n)], or NULL. The key (struct bv_name_key: where,
- * len, then the name, zero past it) built as its four words, the name's
- * bytes shifted in two places. */
-static __always_inline const struct bv_name_val *bv_names_get(const struct bv_lexer *lx, __u32 where,
-							      __u32 n)
+/* The roles of bv_names[where, tok[0..n)], -1 when it is not there. The
+ * key (struct bv_name_key: where, len, then the name, zero past it) built
+ * as its four words, the name's bytes shifted in two places; looked up in
+ * this CPU's cache first (a slot by a hash of the words), which holds the
+ * answer of the names' current generation. */
+static __always_inline int bv_names_get(const struct bv_lexer *lx, const struct bv_name_filter *f,
+					__u32 where, __u32 n)
 {
 	__u64 k[4], t0 = bv_tok_word(lx, 0, n), t1 = bv_tok_word(lx, 1, n),
-		    t2 = bv_tok_word(lx, 2, n), t3 = bv_tok_word(lx, 3, n);
+		    t2 = bv_tok_word(lx, 2, n), t3 = bv_tok_word(lx, 3, n), h;
+	const struct bv_name_val *v;
+	struct bv_name_cache *nc;
+	struct bv_name_cent *e = NULL;
+	__u32 zero = 0, gen = f ? f->gen : 0;
+	int roles;
 
 	_Static_assert(sizeof(struct bv_name_key) == sizeof(k), "bv_name_key is 4 words");
 	k[0] = (__u64)(__u8)where | (__u64)(__u8)n << 8 | t0 << 16;
 	k[1] = t0 >> 48 | t1 << 16;
 	k[2] = t1 >> 48 | t2 << 16;
 	k[3] = t2 >> 48 | t3 << 16;
-	return bpf_map_lookup_elem(&bv_names, k);
+	nc = gen ? bpf_map_lookup_elem(&bv_namecache, &zero) : NULL;
+	if (nc) {
+		h = (k[0] ^ k[1] * 0x9e3779b97f4a7c15ULL ^ k[2] * 0xc2b2ae3d27d4eb4fULL ^ k[3]) *
+		    0x9e3779b97f4a7c15ULL;
+		e = &nc->e[(h >> 56) & (BV_NAMECACHE_SLOTS - 1)];
+		if (e->gen == gen && e->k[0] == k[0] && e->k[1] == k[1] && e->k[2] == k[2] &&
+		    e->k[3] == k[3])
+			return e->roles;
+	}
+	v = bpf_map_lookup_elem(&bv_names, k);
+	roles = v ? v->roles : -1;
+	if (e) {
+		e->k[0] = k[0];
+		e->k[1] = k[1];
+		e->k[2] = k[2];
+		e->k[3] = k[3];
+		e->roles = roles;
+		e->gen = gen;
+	}
+	return roles;
 }
 
 /* Strips one [0-9_] off the end of tok[0..base) per call. */
@@ -139,20 +165,21 @@ static long bv_sfx_cb(__u64 i, void *vctx)
  */
 BV_GLOBAL int bv_name_roles(const struct bv_lexer *lx, __u32 where)
 {
-	const struct bv_name_val *v;
+	const struct bv_name_filter *f = bv_namefilt_get();
 	__u32 n, base;
+	int r;
 
 	if (!lx || where >= BV_NAME_WHERE_MAX)
 		return 0;
 	n = lx->tok_len;
 	if (n == 0 || n >= BV_TOK_LEN || (lx->flags & BV_LXF_TOKOVF))
 		return 0;
-	if (!bv_filter_has(bv_namefilt_get(), where, bv_fkey_tok(lx, where)))
+	if (!bv_filter_has(f, where, bv_fkey_tok(lx, where)))
 		return 0;
 	if (n <= BV_NAME_LEN) {
-		v = bv_names_get(lx, where, n);
-		if (v)
-			return v->roles;
+		r = bv_names_get(lx, f, where, n);
+		if (r >= 0)
+			return r;
 	}
 	if (where != BV_NAME_COOKIE)
 		return 0;
@@ -165,8 +192,8 @@ BV_GLOBAL int bv_name_roles(const struct bv_lexer *lx, __u32 where)
 	}
 	if (base == n || base == 0 || base > BV_NAME_LEN)
 		return 0;
-	v = bv_names_get(lx, where, base);
-	return v ? v->roles : 0;
+	r = bv_names_get(lx, f, where, base);
+	return r > 0 ? r : 0;
 }
 
 #endif /* BV_NAMEMATCH_H */

@@ -62,7 +62,10 @@ struct bv_name_val {
 #define BV_NAMEFILT_BITS 1024
 struct bv_name_filter {
 	__u32 valid;
-	__u32 _pad;
+	/* moves on every write of the names (never 0 once written): the
+	 * kernel's per-CPU cache of name lookups trusts an entry only under
+	 * the generation it was filled in */
+	__u32 gen;
 	__u64 bits[BV_NAME_WHERE_MAX][BV_NAMEFILT_BITS / 64];
 };
 

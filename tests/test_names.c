@@ -371,8 +371,13 @@ static void test_added_query_key(void **state)
 	reset_names();
 }
 
+/* The program caches name lookups per CPU: a name looked up under the old
+ * names (DNT, here) must not keep its role once the names change, so every
+ * write of the names moves the filter's generation. */
 static void test_removed_dnt_header(void **state)
 {
+	struct bv_name_filter f0, f1;
+	__u32 zero = 0;
 	__u64 a0, p0;
 
 	(void)state;
@@ -380,7 +385,10 @@ static void test_removed_dnt_header(void **state)
 	a0 = harness_stat(&H, BV_DEC_ANONYMIZED);
 	assert_int_equal(send_req("GET /rb_bf1 HTTP/1.1\r\nDNT: 1\r\n\r\n"), XDP_PASS);
 	assert_int_equal(harness_stat(&H, BV_DEC_ANONYMIZED), a0 + 1);
+	assert_int_equal(bpf_map_lookup_elem(H.fds.namefilt, &zero, &f0), 0);
 	set_names("dnt_headers", "x-dnt");
+	assert_int_equal(bpf_map_lookup_elem(H.fds.namefilt, &zero, &f1), 0);
+	assert_true(f0.gen != 0 && f1.gen != 0 && f1.gen != f0.gen);
 	p0 = harness_stat(&H, BV_DEC_PASS);
 	assert_int_equal(send_req("GET /rb_bf1 HTTP/1.1\r\nDNT: 1\r\n\r\n"), XDP_PASS);
 	assert_int_equal(harness_stat(&H, BV_DEC_PASS), p0 + 1);

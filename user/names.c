@@ -378,7 +378,15 @@ int bv_names_apply(const struct bv_names_cfg *c, int names_fd, int filter_fd, ch
 		}
 	}
 	if (filter_fd >= 0) {
+		struct bv_name_filter old;
+
 		bv_names_filter(c, &f);
+		/* a new generation: what the kernel's per-CPU caches of name
+		 * lookups hold from before is no longer trusted (written after
+		 * bv_names, so a lookup under the new one sees the new names) */
+		if (bpf_map_lookup_elem(filter_fd, &zero, &old) < 0)
+			old.gen = 0;
+		f.gen = old.gen + 1 ? old.gen + 1 : 1;
 		if (bpf_map_update_elem(filter_fd, &zero, &f, BPF_ANY) < 0) {
 			bv_seterr(err, errlen, "bv_namefilt: update: %s", strerror(errno));
 			return -1;
