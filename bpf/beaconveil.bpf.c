@@ -726,7 +726,7 @@ int beaconveil_xdp(struct xdp_md *ctx)
 {
 	struct bv_pkt p = {};
 	struct bv_scratch *sc;
-	struct bv_flow_key key = {};
+	struct bv_flow_key key;
 	__u32 zero = 0;
 	__u16 sport, dport;
 	__u8 *up, *dn;
@@ -780,9 +780,15 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		s = sport;
 		dn = bpf_map_lookup_elem(&bv_ports, &d);
 		up = bpf_map_lookup_elem(&bv_ports, &s);
+		/* inline, everything off the beacon ports leaves here */
+		if (bv_mode == BV_MODE_INLINE && !(dn && (*dn & BV_PORT_BEACON))) {
+			bv_count(up && (*up & BV_PORT_BEACON) ? BV_ST_BEACON_PORT : BV_ST_OTHER_TCP);
+			return bv_verdict(XDP_PASS);
+		}
 		/* the flow key only for what may have flow state */
 		if ((dn && (*dn & BV_PORT_BEACON)) || (bv_mode != BV_MODE_INLINE && up &&
 						       (*up & (BV_PORT_BEACON | BV_PORT_AUDIT)))) {
+			__builtin_memset(&key, 0, sizeof(key));
 			key.cport = th->source;
 			key.sport = th->dest;
 			if (p.family == 4) {
