@@ -502,7 +502,10 @@ cat <<EOF
   costs $(calc '%.0f' "$h256") ns, while each further byte of ordinary headers, which it skips,
   adds $skip_ns ns; each cookie adds about $per_cookie ns; the realistic head with its
   330-byte Dynatrace query and identifier-bearing cookies costs the most.
-  Path rules and live flows hardly matter next to this. Words are already
+  Path rules and live flows hardly matter next to this. The parts table of
+  section 2 gives each part's cost: the cookies and the Dynatrace query
+  cost the most, and the request line with Host alone (a beacon decided,
+  its event sent) is already close to the whole 20× budget. Words are already
   loaded whole, identifiers hashed and pseudonyms written 8 bytes at a
   time, tokens and lookup keys built from words, unconfigured lines and
   query parameters skipped several at a time; what is left is spread over
@@ -549,7 +552,7 @@ cat <<EOF
 \`sudo make bench\` (installs tcpreplay and gnuplot-nox from
 tools/deps/bench.list, builds, runs everything in about ${elapsed} s). Pieces:
 \`build/bv-bench -o DIR [--quick]\` (sections 1 and 2),
-\`build/bv-bench --spin header|body|other|malformed\` (a loop to profile),
+\`build/bv-bench --spin header|body|other|malformed [--head FILE]\` (a loop to profile, and the kernel's ns per run; \`--head\` sends a head of your own),
 \`tools/bench/offline.sh PCAP\`, \`tools/bench/live.sh PCAP\`.
 EOF
 } >"$DOC.tmp"

@@ -25,7 +25,7 @@
  * data of the growth series), DIR/verdicts.tsv (case, figure, verdict).
  *
  * Usage: bv-bench -o DIR [--quick] [--reps N] [--runs N] [--cpu N]
- *                 [--only item1,head,cookies,paths,ports,flows]
+ *                 [--only item1,head,cookies,parts,paths,ports,flows]
  *        bv-bench --spin other|header|body|malformed [--seconds S] [--cpu N]
  *                 [--head FILE] (a loop of one case, for a profiler; --head:
  *                 the header case sends FILE's bytes, one segment, instead)
@@ -311,36 +311,52 @@ static void opts_base(struct pkt_opts *o, uint16_t sport, uint16_t dport)
  * rxVisitor, dtPC, rxvt, dtSa), identifiers in the query, and the
  * x-forwarded-for HAProxy appends last. Content-Length 0: the head alone.
  */
-static size_t head_realistic(char *out, size_t cap)
+/* Parts of the realistic head, to leave out one at a time (grow_parts). */
+enum head_part {
+	HP_QUERY = 1 << 0,  /* the Dynatrace query (else only app=) */
+	HP_COOKIE = 1 << 1, /* the Cookie header */
+	HP_XFF = 1 << 2,    /* x-forwarded-for */
+	HP_DNT = 1 << 3,    /* DNT: 1 (so: anonymized, identifiers replaced) */
+	HP_OTHER = 1 << 4,  /* the ordinary headers the scanner skips */
+	HP_ALL = 0x1f,
+};
+
+static size_t head_parts(char *out, size_t cap, unsigned parts)
 {
-	int n = snprintf(out, cap,
-		"POST /rb_bf28599qvx?type=js3&sn=" DTCOOKIE "&svrid=2&flavor=post"
-		"&vi=MRCKNHPHUVAFPKFAHTCUMTRPBHJAKBHB&modifiedSince=1700000000000"
-		"&rf=https%%3A%%2F%%2Fshop.example%%2Fcart&bp=3&app=ea7c4b59f27d43eb"
-		"&crc=2871626432&en=7hz1dn5q&end=1 HTTP/1.1\r\n"
+	int n = snprintf(out, cap, "POST /rb_bf28599qvx?%s HTTP/1.1\r\n"
 		"Host: rum.shop.example\r\n"
 		"Connection: keep-alive\r\n"
 		"Content-Length: 0\r\n"
-		"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-		"(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36\r\n"
-		"DNT: 1\r\n"
-		"Content-Type: text/plain;charset=UTF-8\r\n"
-		"Accept: */*\r\n"
-		"Origin: https://shop.example\r\n"
-		"Sec-Fetch-Site: same-site\r\n"
-		"Sec-Fetch-Mode: no-cors\r\n"
-		"Sec-Fetch-Dest: empty\r\n"
-		"Referer: https://shop.example/cart?step=2\r\n"
-		"Accept-Encoding: gzip, deflate, br\r\n"
-		"Accept-Language: en-US,en;q=0.9,de;q=0.8\r\n"
-		"Cookie: dtCookie=" DTCOOKIE "; rxVisitor=" RXV "; dtPC=" DTPC
-		"; rxvt=1700001800000|1700000000000; dtSa=-; dtLatC=1\r\n"
-		"x-forwarded-for: 198.19.77.23\r\n"
-		"\r\n");
+		"%s%s%s%s%s"
+		"\r\n",
+		(parts & HP_QUERY) ? "type=js3&sn=" DTCOOKIE "&svrid=2&flavor=post"
+			"&vi=MRCKNHPHUVAFPKFAHTCUMTRPBHJAKBHB&modifiedSince=1700000000000"
+			"&rf=https%3A%2F%2Fshop.example%2Fcart&bp=3&app=ea7c4b59f27d43eb"
+			"&crc=2871626432&en=7hz1dn5q&end=1" : "app=ea7c4b59f27d43eb",
+		(parts & HP_OTHER) ? "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+			"(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36\r\n" : "",
+		(parts & HP_DNT) ? "DNT: 1\r\n" : "",
+		(parts & HP_OTHER) ? "Content-Type: text/plain;charset=UTF-8\r\n"
+			"Accept: */*\r\n"
+			"Origin: https://shop.example\r\n"
+			"Sec-Fetch-Site: same-site\r\n"
+			"Sec-Fetch-Mode: no-cors\r\n"
+			"Sec-Fetch-Dest: empty\r\n"
+			"Referer: https://shop.example/cart?step=2\r\n"
+			"Accept-Encoding: gzip, deflate, br\r\n"
+			"Accept-Language: en-US,en;q=0.9,de;q=0.8\r\n" : "",
+		(parts & HP_COOKIE) ? "Cookie: dtCookie=" DTCOOKIE "; rxVisitor=" RXV "; dtPC=" DTPC
+			"; rxvt=1700001800000|1700000000000; dtSa=-; dtLatC=1\r\n" : "",
+		(parts & HP_XFF) ? "x-forwarded-for: 198.19.77.23\r\n" : "");
 
 	if (n < 0 || (size_t)n >= cap)
-		die("head_realistic: buffer");
+		die("head_parts: buffer");
 	return (size_t)n;
+}
+
+static size_t head_realistic(char *out, size_t cap)
+{
+	return head_parts(out, cap, HP_ALL);
 }
 
 /* Generic header lines ("X-Pad-NN: ...") of exactly r bytes in total. */
@@ -920,6 +936,70 @@ static void grow_cookies(void)
 	fprintf(g_md, "\n");
 }
 
+/* Checks of a head of the parts table: one request a run, passed. */
+static void chk_part(const struct snap *a, const struct snap *b, int runs, void *arg)
+{
+	(void)arg;
+	check_clean(a, b, "head part");
+	expect(a, b, BV_ST_PKTS, (__u64)runs, "head part");
+	expect(a, b, BV_ST_ACT_PASS, (__u64)runs, "head part");
+	expect(a, b, BV_ST_REQUESTS, (__u64)runs, "head part");
+}
+
+/* The realistic head, and the same without one of its parts at a time:
+ * what each part costs, so that the next step is visible. */
+static void grow_parts(void)
+{
+	static const struct { unsigned parts; const char *name; } v[] = {
+		{ HP_ALL, "the realistic head" },
+		{ HP_ALL & ~HP_QUERY, "without the Dynatrace query (app= only)" },
+		{ HP_ALL & ~HP_COOKIE, "without the Cookie header" },
+		{ HP_ALL & ~HP_XFF, "without x-forwarded-for" },
+		{ HP_ALL & ~HP_DNT, "without DNT (not anonymized: nothing replaced)" },
+		{ HP_ALL & ~HP_OTHER, "without the ordinary headers" },
+		{ 0, "request line with app=, Host, Connection, Content-Length" },
+	};
+	enum { N = sizeof(v) / sizeof(v[0]) };
+	static char head[N][4096];
+	static struct point pt[N];
+	size_t len[N];
+	struct bvp b;
+
+	printf("2c. cost of the parts of the realistic head\n");
+	bvp_open(&b, 0);
+	memset(pt, 0, sizeof(pt));
+	for (size_t i = 0; i < N; i++) {
+		struct point *p = &pt[i];
+
+		len[i] = head_parts(head[i], sizeof(head[i]), v[i].parts);
+		p->b = &b;
+		p->chk = chk_part;
+		p->g.next = gen_stream;
+		opts_base(&p->g.o, (uint16_t)(55000 + i), 80);
+		p->g.seq = 7000;
+		p->g.payload = head[i];
+		p->g.plen = len[i];
+		p->g.seg = MSS;
+		conn_open(&b, &p->g);
+	}
+	measure_points(pt, N, g_grow_reps, g_grow_runs);
+	fprintf(g_md,
+		"**Parts of the head** (the realistic head of section 1, then the same with one part left out; "
+		"the part's cost is the difference to the first row):\n\n"
+		"| head | bytes | ns/packet | ratio | the part costs |\n| --- | ---: | ---: | ---: | ---: |\n");
+	for (size_t i = 0; i < N; i++) {
+		char cost[32] = "—";
+
+		if (i > 0 && i < N - 1)
+			snprintf(cost, sizeof(cost), "%.0f ns", pt[0].r.ns - pt[i].r.ns);
+		fprintf(g_md, "| %s | %zu | %.0f | %.1f× | %s |\n", v[i].name, len[i], pt[i].r.ns,
+			pt[i].r.ratio, cost);
+		printf("  %-58s %5zu B %7.0f ns  %6.1fx\n", v[i].name, len[i], pt[i].r.ns, pt[i].r.ratio);
+	}
+	bvp_close(&b);
+	fprintf(g_md, "\n");
+}
+
 /* N path rules of which the last one, rb_, matches the beacon. */
 static void prep_rules(struct point *p)
 {
@@ -1220,7 +1300,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("Usage: bv-bench -o DIR [--quick] [--reps N] [--runs N] [--cpu N]\n"
-			       "                [--only item1,head,cookies,paths,ports,flows]\n"
+			       "                [--only item1,head,cookies,parts,paths,ports,flows]\n"
 			       "       bv-bench --spin other|header|body|malformed [--seconds S] [--cpu N] [--head FILE]\n");
 			return 0;
 		default:
@@ -1271,6 +1351,8 @@ int main(int argc, char **argv)
 		grow_head();
 	if (WANT("cookies"))
 		grow_cookies();
+	if (WANT("parts"))
+		grow_parts();
 	if (WANT("paths"))
 		grow_paths();
 	if (WANT("ports"))
