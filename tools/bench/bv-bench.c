@@ -848,6 +848,23 @@ static FILE *dat_open(const char *name, const char *cols)
 	return f;
 }
 
+/* A growth point that sends head[0..len) as a new request on its own
+ * keep-alive connection (client port sport) every run. */
+static void point_head(struct point *p, struct bvp *b, check_fn chk, uint16_t sport,
+		       const char *head, size_t len)
+{
+	p->b = b;
+	p->chk = chk;
+	p->segs = (int)((len + MSS - 1) / MSS);
+	p->g.next = gen_stream;
+	opts_base(&p->g.o, sport, 80);
+	p->g.seq = 7000;
+	p->g.payload = head;
+	p->g.plen = len;
+	p->g.seg = MSS;
+	conn_open(b, &p->g);
+}
+
 static void grow_head(void)
 {
 	static const size_t lens[] = { 256, 512, 1024, 1448, 2048, 3072, 4096 };
@@ -864,16 +881,7 @@ static void grow_head(void)
 		struct point *p = &pt[i];
 
 		head_sized(head[i], sizeof(head[i]), lens[i], 2);
-		p->b = &b;
-		p->chk = chk_requests;
-		p->segs = (int)((lens[i] + MSS - 1) / MSS);
-		p->g.next = gen_stream;
-		opts_base(&p->g.o, (uint16_t)(52000 + i), 80);
-		p->g.seq = 7000;
-		p->g.payload = head[i];
-		p->g.plen = lens[i];
-		p->g.seg = MSS;
-		conn_open(&b, &p->g);
+		point_head(p, &b, chk_requests, (uint16_t)(52000 + i), head[i], lens[i]);
 	}
 	measure_points(pt, N, g_grow_reps, g_grow_runs);
 	fprintf(g_md,
@@ -912,15 +920,7 @@ static void grow_cookies(void)
 		struct point *p = &pt[i];
 
 		head_sized(head[i], sizeof(head[i]), 1400, counts[i]);
-		p->b = &b;
-		p->chk = chk_requests;
-		p->g.next = gen_stream;
-		opts_base(&p->g.o, (uint16_t)(53000 + i), 80);
-		p->g.seq = 7000;
-		p->g.payload = head[i];
-		p->g.plen = 1400;
-		p->g.seg = MSS;
-		conn_open(&b, &p->g);
+		point_head(p, &b, chk_requests, (uint16_t)(53000 + i), head[i], 1400);
 	}
 	measure_points(pt, N, g_grow_reps, g_grow_runs);
 	fprintf(g_md,
@@ -972,15 +972,7 @@ static void grow_parts(void)
 		struct point *p = &pt[i];
 
 		len[i] = head_parts(head[i], sizeof(head[i]), v[i].parts);
-		p->b = &b;
-		p->chk = chk_part;
-		p->g.next = gen_stream;
-		opts_base(&p->g.o, (uint16_t)(55000 + i), 80);
-		p->g.seq = 7000;
-		p->g.payload = head[i];
-		p->g.plen = len[i];
-		p->g.seg = MSS;
-		conn_open(&b, &p->g);
+		point_head(p, &b, chk_part, (uint16_t)(55000 + i), head[i], len[i]);
 	}
 	measure_points(pt, N, g_grow_reps, g_grow_runs);
 	fprintf(g_md,
