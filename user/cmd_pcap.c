@@ -16,7 +16,8 @@
  *
  * Frames are read in batches; the frames of a batch run on --jobs CPUs at
  * once (pcap_workers.c), every TCP connection's frames in order on one of
- * them (frame_flow.c), and are written in the order they were read.
+ * them (frame_flow.c), and are written in the order they were read, by
+ * this thread while the next batch runs.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -285,6 +286,121 @@ static void consume_events(void *rb)
 	ring_buffer__consume(rb);
 }
 
+/* What reading and writing a batch need. */
+struct pcap_io {
+	pcap_t *in;
+	const char *in_path;
+	pcap_dumper_t *dump;
+	size_t maxlen;
+	int jobs;
+	const struct bv_tunnel_ports *tp;
+	struct counts *c;
+	bool eof;
+	char *err;
+	size_t errlen;
+};
+
+/* The next batch of IN into b (io->eof at the end). -1 on an error. */
+static int read_batch(struct pcap_io *io, struct batch *b)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+
+	batch_reset(b);
+	while (b->n < BATCH_FRAMES) {
+		int r;
+
+		if (b->used + io->maxlen > BATCH_BYTES)
+			break; /* the next frame may not fit */
+		r = pcap_next_ex(io->in, &h, &data);
+		if (stop_sig) {
+			snprintf(io->err, io->errlen, "interrupted by signal %d", (int)stop_sig);
+			return -1;
+		}
+		if (r == PCAP_ERROR_BREAK) {
+			io->eof = true;
+			break;
+		}
+		if (r != 1) {
+			snprintf(io->err, io->errlen, "reading %s after %llu packets: %s", io->in_path,
+				 io->c->in, pcap_geterr(io->in));
+			return -1;
+		}
+		io->c->in++;
+		if (h->caplen < ETH_HDR_LEN || h->caplen > io->maxlen) {
+			io->c->unproc++;
+			continue;
+		}
+		{
+			struct bv_pcap_frame *f = &b->fr[b->n];
+
+			memcpy(b->in + b->used, data, h->caplen);
+			f->in = b->in + b->used;
+			f->out = b->out + b->used + b->n * BV_PCAP_FRAME_GROWTH;
+			f->in_len = h->caplen;
+			f->worker = pick_worker(b, bv_frame_flow(data, h->caplen, io->tp), io->jobs);
+			b->h[b->n] = *h;
+			b->num[b->n] = io->c->in;
+			b->used += h->caplen;
+			b->n++;
+		}
+	}
+	return 0;
+}
+
+/* b's frames the program kept, as it left them, in IN's order. -1 on an
+ * error of a run. */
+static int write_batch(struct pcap_io *io, const struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bv_pcap_frame *f = &b->fr[i];
+
+		if (f->err) {
+			int e = f->err;
+
+			if (e == EINVAL || e == ENOMEM || e == E2BIG || e == ENOSPC) {
+				io->c->unproc++;
+				continue;
+			}
+			snprintf(io->err, io->errlen, "BPF_PROG_TEST_RUN failed on packet %llu: %s%s",
+				 b->num[i], strerror(e),
+				 e == EPERM || e == EACCES
+					 ? " (needs root: CAP_BPF, CAP_NET_ADMIN)" : "");
+			return -1;
+		}
+		switch (f->act) {
+		case XDP_PASS:
+		case XDP_TX:
+		case XDP_REDIRECT: {
+			struct pcap_pkthdr oh = b->h[i];
+			__u32 meta = f->meta, flen;
+			long long len;
+
+			/* Cannot happen (the kernel says ENOSPC); never write a guess. */
+			if (f->out_len > f->in_len + BV_PCAP_FRAME_GROWTH || meta > f->out_len ||
+			    f->out_len - meta < ETH_HDR_LEN) {
+				io->c->unproc++;
+				continue;
+			}
+			flen = f->out_len - meta;
+			len = (long long)oh.len + (long long)flen - (long long)oh.caplen;
+			oh.caplen = flen;
+			oh.len = len < (long long)flen ? flen : (bpf_u_int32)len;
+			pcap_dump((u_char *)io->dump, &oh, f->out + meta);
+			io->c->written++;
+			break;
+		}
+		case XDP_ABORTED:
+			io->c->aborted++;
+			/* fall through */
+		default: /* XDP_DROP; unknown verdicts are treated as drops */
+			io->c->dropped++;
+			break;
+		}
+	}
+	return 0;
+}
+
 int cmd_pcap(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -315,15 +431,13 @@ int cmd_pcap(int argc, char **argv)
 	bool sig_set = false;
 	size_t maxlen;
 	int prec, prog_fd, opt, ret = BV_EXIT_RUNTIME;
-	struct pcap_pkthdr *h;
-	const u_char *data;
 	struct bv_analytics *an = NULL;
 	struct ring_buffer *rb = NULL;
 	struct bv_pcap_workers *wk = NULL;
 	struct bv_tunnel_ports tp;
-	struct batch *b = NULL;
+	struct batch *b[2] = { NULL, NULL };
+	struct pcap_io io;
 	int jobs = bv_pcap_cpus();
-	bool eof = false;
 
 	if (jobs > MAX_JOBS)
 		jobs = MAX_JOBS;
@@ -454,12 +568,15 @@ int cmd_pcap(int argc, char **argv)
 	else
 		maxlen = bv_xdp_linear_max();
 
-	b = calloc(1, sizeof(*b));
-	if (b) {
-		b->in = malloc(BATCH_BYTES);
-		b->out = malloc(BATCH_BYTES + (size_t)BATCH_FRAMES * BV_PCAP_FRAME_GROWTH);
+	for (int i = 0; i < 2; i++) {
+		b[i] = calloc(1, sizeof(*b[i]));
+		if (b[i]) {
+			b[i]->in = malloc(BATCH_BYTES);
+			b[i]->out = malloc(BATCH_BYTES + (size_t)BATCH_FRAMES * BV_PCAP_FRAME_GROWTH);
+		}
 	}
-	if (!b || !b->in || !b->out || asprintf(&tmp_path, "%s.tmp", out_path) < 0) {
+	if (!b[0] || !b[0]->in || !b[0]->out || !b[1] || !b[1]->in || !b[1]->out ||
+	    asprintf(&tmp_path, "%s.tmp", out_path) < 0) {
 		tmp_path = NULL;
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
@@ -491,95 +608,30 @@ int cmd_pcap(int argc, char **argv)
 	sigaction(SIGTERM, &sa, &old_term);
 	sig_set = true;
 
-	while (!eof) {
-		/* read a batch */
-		batch_reset(b);
-		while (b->n < BATCH_FRAMES) {
-			int r;
+	/*
+	 * Two batches: while one runs on the workers, this thread writes the
+	 * one before it and reads the one after it into the same buffer (a
+	 * batch starts only when the one before has run, so a connection is
+	 * never on two workers at once).
+	 */
+	io = (struct pcap_io){ .in = in, .in_path = in_path, .dump = dump, .maxlen = maxlen,
+			       .jobs = jobs, .tp = &tp, .c = &c, .err = err, .errlen = sizeof(err) };
+	if (read_batch(&io, b[0]))
+		goto fail;
+	for (int cur = 0;; cur ^= 1) {
+		bool last = io.eof;
 
-			if (b->used + maxlen > BATCH_BYTES)
-				break; /* the next frame may not fit */
-			r = pcap_next_ex(in, &h, &data);
-			if (stop_sig) {
-				snprintf(err, sizeof(err), "interrupted by signal %d", (int)stop_sig);
+		bv_pcap_workers_start(wk, b[cur]->fr, b[cur]->n);
+		if (b[cur ^ 1]->n && write_batch(&io, b[cur ^ 1]))
+			goto fail;
+		b[cur ^ 1]->n = 0;
+		if (!last && read_batch(&io, b[cur ^ 1]))
+			goto fail;
+		bv_pcap_workers_wait(wk);
+		if (last) {
+			if (write_batch(&io, b[cur]))
 				goto fail;
-			}
-			if (r == PCAP_ERROR_BREAK) {
-				eof = true;
-				break;
-			}
-			if (r != 1) {
-				snprintf(err, sizeof(err), "reading %s after %llu packets: %s", in_path,
-					 c.in, pcap_geterr(in));
-				goto fail;
-			}
-			c.in++;
-			if (h->caplen < ETH_HDR_LEN || h->caplen > maxlen) {
-				c.unproc++;
-				continue;
-			}
-			{
-				struct bv_pcap_frame *f = &b->fr[b->n];
-
-				memcpy(b->in + b->used, data, h->caplen);
-				f->in = b->in + b->used;
-				f->out = b->out + b->used + b->n * BV_PCAP_FRAME_GROWTH;
-				f->in_len = h->caplen;
-				f->worker = pick_worker(b, bv_frame_flow(data, h->caplen, &tp), jobs);
-				b->h[b->n] = *h;
-				b->num[b->n] = c.in;
-				b->used += h->caplen;
-				b->n++;
-			}
-		}
-
-		/* run it, then write what was kept, in IN's order */
-		bv_pcap_workers_run(wk, b->fr, b->n);
-		for (size_t i = 0; i < b->n; i++) {
-			const struct bv_pcap_frame *f = &b->fr[i];
-
-			if (f->err) {
-				int e = f->err;
-
-				if (e == EINVAL || e == ENOMEM || e == E2BIG || e == ENOSPC) {
-					c.unproc++;
-					continue;
-				}
-				snprintf(err, sizeof(err), "BPF_PROG_TEST_RUN failed on packet %llu: %s%s",
-					 b->num[i], strerror(e),
-					 e == EPERM || e == EACCES
-						 ? " (needs root: CAP_BPF, CAP_NET_ADMIN)" : "");
-				goto fail;
-			}
-			switch (f->act) {
-			case XDP_PASS:
-			case XDP_TX:
-			case XDP_REDIRECT: {
-				struct pcap_pkthdr oh = b->h[i];
-				__u32 meta = f->meta, flen;
-				long long len;
-
-				/* Cannot happen (the kernel says ENOSPC); never write a guess. */
-				if (f->out_len > f->in_len + BV_PCAP_FRAME_GROWTH || meta > f->out_len ||
-				    f->out_len - meta < ETH_HDR_LEN) {
-					c.unproc++;
-					continue;
-				}
-				flen = f->out_len - meta;
-				len = (long long)oh.len + (long long)flen - (long long)oh.caplen;
-				oh.caplen = flen;
-				oh.len = len < (long long)flen ? flen : (bpf_u_int32)len;
-				pcap_dump((u_char *)dump, &oh, f->out + meta);
-				c.written++;
-				break;
-			}
-			case XDP_ABORTED:
-				c.aborted++;
-				/* fall through */
-			default: /* XDP_DROP; unknown verdicts are treated as drops */
-				c.dropped++;
-				break;
-			}
+			break;
 		}
 	}
 
@@ -644,10 +696,12 @@ out:
 	if (cfg_loaded)
 		bv_config_free(&cfg);
 	free(tmp_path);
-	if (b) {
-		free(b->in);
-		free(b->out);
+	for (int i = 0; i < 2; i++) {
+		if (b[i]) {
+			free(b[i]->in);
+			free(b[i]->out);
+		}
+		free(b[i]);
 	}
-	free(b);
 	return ret;
 }

@@ -2,7 +2,8 @@
 /*
  * The workers of `beaconveil pcap` (pcap_workers.h). A batch is handed out
  * under one mutex: each thread waits for the batch number to move, runs
- * the frames given to it, and the last one to finish wakes the caller.
+ * the frames given to it, and the last one to finish wakes the caller,
+ * which meanwhile reads and writes the capture.
  * Threads are pinned so that each runs on its own CPU's scratch copy and
  * counters (per-CPU maps): the kernel keeps a run on one CPU anyway.
  */
@@ -160,8 +161,7 @@ struct bv_pcap_workers *bv_pcap_workers_new(int prog_fd, int jobs, char *err, si
 		p->w[i].id = i;
 		p->w[i].cpu = nth_cpu(i);
 	}
-	pin(pthread_self(), p->w[0].cpu);
-	for (int i = 1; i < jobs; i++) {
+	for (int i = 0; i < jobs; i++) {
 		int e = pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]);
 
 		if (e) {
@@ -176,22 +176,24 @@ struct bv_pcap_workers *bv_pcap_workers_new(int prog_fd, int jobs, char *err, si
 	return p;
 }
 
-void bv_pcap_workers_run(struct bv_pcap_workers *p, struct bv_pcap_frame *fr, size_t n)
+void bv_pcap_workers_start(struct bv_pcap_workers *p, struct bv_pcap_frame *fr, size_t n)
 {
 	pthread_mutex_lock(&p->mu);
 	p->fr = fr;
 	p->n = n;
-	p->pending = p->jobs - 1;
+	p->pending = p->jobs;
 	p->batch++;
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
+}
 
-	run_mine(p, 0);
-
+void bv_pcap_workers_wait(struct bv_pcap_workers *p)
+{
 	pthread_mutex_lock(&p->mu);
 	while (p->pending > 0)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+	/* the workers wait for the next batch: the caller may read the ring */
 	if (p->tick)
 		p->tick(p->tick_arg);
 }
@@ -204,7 +206,7 @@ void bv_pcap_workers_free(struct bv_pcap_workers *p)
 	p->quit = 1;
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
-	for (int i = 1; i < p->jobs; i++)
+	for (int i = 0; i < p->jobs; i++)
 		if (p->w[i].started)
 			pthread_join(p->w[i].th, NULL);
 	pthread_mutex_destroy(&p->mu);

@@ -4,8 +4,8 @@
  * BPF_PROG_TEST_RUN, one thread per CPU (`beaconveil pcap --jobs`). The
  * caller gives each frame a worker; a worker runs its frames in the
  * batch's order, so frames of one connection given to one worker see the
- * program's flow state as a single run would. The caller's thread is
- * worker 0.
+ * program's flow state as a single run would. While a batch runs, the
+ * caller is free (to write the last batch and read the next).
  */
 #ifndef BV_PCAP_WORKERS_H
 #define BV_PCAP_WORKERS_H
@@ -30,16 +30,19 @@ struct bv_pcap_frame {
 
 struct bv_pcap_workers;
 
-/* jobs threads (worker 0 is the caller), pinned to the first jobs CPUs
- * this process may run on. NULL with a message in err. */
+/* jobs threads, pinned to the first jobs CPUs this process may run on.
+ * NULL with a message in err. */
 struct bv_pcap_workers *bv_pcap_workers_new(int prog_fd, int jobs, char *err, size_t errlen);
 
-/* fn(arg) is called by worker 0 every 64 of its frames and after the
- * batch (the event ring's reader: it must not fill while a batch runs). */
+/* fn(arg) is called by worker 0 every 64 of its frames, and by the caller
+ * in bv_pcap_workers_wait (the event ring's reader: it must not fill while
+ * a batch runs; never two threads at once). */
 void bv_pcap_workers_tick(struct bv_pcap_workers *w, void (*fn)(void *), void *arg);
 
-/* Runs fr[0..n) (each on fr[i].worker < jobs) and returns when all ran. */
-void bv_pcap_workers_run(struct bv_pcap_workers *w, struct bv_pcap_frame *fr, size_t n);
+/* Starts fr[0..n) (each on fr[i].worker < jobs); fr must stay put until
+ * bv_pcap_workers_wait, which returns when all ran. One batch at a time. */
+void bv_pcap_workers_start(struct bv_pcap_workers *w, struct bv_pcap_frame *fr, size_t n);
+void bv_pcap_workers_wait(struct bv_pcap_workers *w);
 
 void bv_pcap_workers_free(struct bv_pcap_workers *w);
 

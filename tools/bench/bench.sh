@@ -388,8 +388,8 @@ Whole process, $OFF_REPS runs each (alternating), median.
 Of its $bv_wall s, $bv_start s is fixed (loading and verifying the program:
 the same command on a one-packet capture); the rest is one syscall and one
 run of the program per packet, spent in the kernel (sys) on $cores CPUs, dominated by
-scanning the HTTP heads (section 1), plus reading and writing the capture on
-one of them between batches. tcprewrite rewrites headers only, in user space,
+scanning the HTTP heads (section 1); a third thread reads and writes the
+capture while a batch runs. tcprewrite rewrites headers only, in user space,
 on one CPU; its CPU time is the column to compare for work per packet.
 
 ## 4. Live: veth, XDP native
@@ -529,8 +529,7 @@ cat <<EOF
   head is still scanned (section 1), where tcprewrite only rewrites headers,
   and the fixed $bv_start s of loading and verifying the program is a large
   part of a 200000-packet run. What would reach it: the head scan itself
-  faster (most of the CPU time), reading and writing the capture in a thread
-  of its own while a batch runs (today between batches), and more CPUs.
+  faster (most of the CPU time), and more CPUs.
 EOF
 fi
 if [ "$v_other" != MISS ] && [ "$v_body" != MISS ] && [ "$v_head" != MISS ] && [ "$v_pcap" != MISS ]; then
