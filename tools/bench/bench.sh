@@ -366,7 +366,8 @@ cat <<EOF
 ## 3. Offline: \`beaconveil pcap\` against \`tcprewrite\`
 
 The same capture for both: $gen; $npk packets, $avg bytes on average.
-Whole process, $OFF_REPS runs each (alternating), median.
+Whole process, $OFF_REPS runs each (alternating), median. Both write their output
+to $( [ "$(kv out "$O")" = tmpfs ] && echo "tmpfs (/dev/shm), so that the disk's writeback of earlier runs' output, and beaconveil's fsync of OUT before its rename (tcprewrite syncs nothing), do not decide the figure" || echo "disk (no tmpfs with room): the writeback of earlier runs' output and beaconveil's fsync of OUT before its rename (tcprewrite syncs nothing) are in the figures").
 
 - \`beaconveil pcap -q IN OUT\` (mode pcap: L3 addresses masked to /24 and
   /48, HTTP heads scanned, addresses in headers masked, identifiers of
