@@ -103,24 +103,28 @@ prof_samples() { cut -f1 "$TMP/prof.$1.n" 2>/dev/null || echo 0; }
 describe() {
 	case $1 in
 	beaconveil_xdp) echo "the main program: parsing, flow lookup, copies of the flow state, checksum, verdict" ;;
-	bv_scan_cb) echo "the bpf_loop callback: one iteration per byte, or per run of bytes" ;;
+	bv_scan_cb) echo "the bpf_loop callback: one step, a run and its delimiter (bpf_loop is inlined by the verifier)" ;;
 	bv_lex_byte) echo "the per-byte state machine" ;;
-	bv_run_tok) echo "copies a run of a name or path into the token, a byte at a time" ;;
-	bv_run_sess) echo "feeds the session id to SipHash a byte at a time" ;;
+	bv_run_tok) echo "a run of a name, path or value into the token register, a word at a time" ;;
+	bv_run_sess) echo "a session id run into its SipHash" ;;
+	bv_shash_run) echo "SipHash over a run, whole words with the state in registers" ;;
+	bv_repl_cb) echo "one step of a pseudonym: up to 8 characters as one word (SWAR)" ;;
+	bv_name_roles) echo "a finished name: the filter, then bv_names through the per-CPU cache" ;;
+	bv_run_len_call) echo "the length of a run (delimiter search a word at a time)" ;;
 	bv_run_id) echo "visitor-identifier runs (span, visitor hash)" ;;
 	bv_run_ip) echo "addresses in client-IP headers" ;;
 	bv_run_skip | bv_skip_line | bv_skip_cookie | bv_skip_param) echo "skips what needs no look" ;;
 	bv_find2) echo "word-at-a-time search for a delimiter" ;;
-	bv_span_replace) echo "writes the pseudonym of an identifier, character by character" ;;
+	bv_span_replace) echo "writes the pseudonym of an identifier span (bpf_loop of bv_repl_cb)" ;;
 	bv_spans_apply) echo "applies the identifier spans once the decision is known" ;;
 	bv_shash_block | bv_shash_byte) echo "SipHash rounds (event hashes)" ;;
 	bv_seed) echo "the pseudonym seed (SipHash of connection and request)" ;;
 	bv_cookie_char) echo "cookie names and values, per character" ;;
 	bv_id_char) echo "identifier characters" ;;
-	bv_ip_char) echo "address characters being masked" ;;
+	bv_ip_char | bv_ip_out) echo "address characters through the streaming masker, one call each" ;;
 	bv_hdr_kind | bv_hdr_done) echo "header name classification and end of header" ;;
 	bv_rule_cb | bv_rule_match | bv_match_path) echo "path rules" ;;
-	htab_map_hash | __htab_map_lookup_elem | htab_lru_map_lookup_elem) echo "the flow-table lookup (hash of the 40-byte key)" ;;
+	htab_map_hash | __htab_map_lookup_elem | htab_lru_map_lookup_elem) echo "hash-map lookups: flows (40-byte key), application policy (68-byte key), names not cached yet" ;;
 	__pi_memcpy | memcpy) echo "copies: payload into scratch, flow state in and out" ;;
 	its_return_thunk | __x86_return_thunk) echo "the return thunk of this CPU's mitigations, paid by every function return" ;;
 	bpf_ringbuf_submit | __bpf_ringbuf_reserve | bpf_ringbuf_reserve) echo "the decision event to the daemon" ;;
