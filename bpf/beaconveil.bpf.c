@@ -779,7 +779,8 @@ int beaconveil_xdp(struct xdp_md *ctx)
 		d = dport;
 		s = sport;
 		dn = bpf_map_lookup_elem(&bv_ports, &d);
-		up = bpf_map_lookup_elem(&bv_ports, &s);
+		/* the source port only matters off a beacon destination */
+		up = (dn && (*dn & BV_PORT_BEACON)) ? NULL : bpf_map_lookup_elem(&bv_ports, &s);
 		/* inline, everything off the beacon ports leaves here */
 		if (bv_mode == BV_MODE_INLINE && !(dn && (*dn & BV_PORT_BEACON))) {
 			bv_count(up && (*up & BV_PORT_BEACON) ? BV_ST_BEACON_PORT : BV_ST_OTHER_TCP);
