@@ -111,52 +111,65 @@ static __always_inline __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, 
 	return max;
 }
 
-/* Append a run to tok (lower-cased if asked). */
+/* Append a run to tok (lower-cased if asked), in one pass: each word is
+ * tested for a delimiter (as bv_run_len does) and stored whole while it
+ * fits in tok (its bytes past the run are garbage past tok_len, which no
+ * reader looks at); bytes only near tok's end. */
 BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lower)
 {
+	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b, pd = ones * (__u8)d;
+	__u64 low = lower ? 0x2020202020202020ULL : 0;
 	struct bv_lexer *lx;
-	__u32 pos, tl, n, room, lowbit, j;
+	__u32 pos, tl, n, max, room, stored = 0;
 
 	if (!sc)
 		return 0;
 	lx = &sc->lx;
 	pos = sc->pos;
-	/* first the run's length, then one copy: loops whose only branches
-	 * are exits keep the verifier linear */
-	n = bv_run_len(sc, pos, a, b, d);
-	if (n > BV_RUN)
-		n = BV_RUN;
+	max = sc->len > pos ? sc->len - pos : 0;
+	if (max > BV_RUN)
+		max = BV_RUN;
+	n = max;
 	tl = lx->tok_len;
+	for (__u32 k = 0; k < BV_RUN / 8; k++) {
+		__u32 p = k * 8;
+		__u64 w, xa, xb, xd, hit;
+
+		if (p >= max)
+			break;
+		w = bv_ld64(sc, pos + p);
+		xa = w ^ pa;
+		xb = w ^ pb;
+		xd = w ^ pd;
+		hit = (((xa - ones) & ~xa) | ((xb - ones) & ~xb) | ((xd - ones) & ~xd) |
+		       ((w - 0x21 * ones) & ~w)) & highs;
+		if (tl + p + 8 <= BV_TOK_LEN) {
+			/* lower-case: 0x20 where a byte is in 'A'..'Z' */
+			w |= (bv_in8(w, 'A', 26) >> 2) & low;
+			*(__u64 *)((unsigned long)lx->tok + ((tl + p) & (BV_TOK_LEN - 1))) = w;
+			stored = p + 8;
+		}
+		if (hit) {
+			p += bv_first_byte(hit);
+			n = p < max ? p : max;
+			break;
+		}
+	}
 	room = tl < BV_TOK_LEN - 1 ? BV_TOK_LEN - 1 - tl : 0;
 	if (n > room)
 		lx->flags |= BV_LXF_TOKOVF; /* overflow: the token matches nothing */
 	else
 		room = n;
-	lowbit = lower ? 0x20 : 0;
-	/* a word at a time while the word fits in tok, the run's last one
-	 * too: bytes of it past the run are garbage past tok_len, which no
-	 * reader looks at; bytes only near tok's end */
-	j = 0;
-	for (__u32 k = 0; k < BV_RUN / 8; k++) {
-		__u64 w;
-
-		if (j >= room || tl + j + 8 > BV_TOK_LEN)
-			break;
-		w = bv_ld64(sc, pos + j);
-		/* lower-case: 0x20 where a byte is in 'A'..'Z' */
-		w |= (bv_in8(w, 'A', 26) >> 2) & (lowbit * 0x0101010101010101ULL);
-		*(__u64 *)((unsigned long)lx->tok + ((tl + j) & (BV_TOK_LEN - 1))) = w;
-		j += 8;
-	}
+	/* what the words could not take, near tok's end (< 8 bytes) */
 	for (__u32 k = 0; k < 8; k++) {
-		__u32 c;
+		__u32 c, j = stored + k;
 
 		if (j >= room)
 			break;
 		c = (__u8)sc->buf[(pos + j) & BV_MASK];
 		/* lower-case without a branch: one verifier path per length */
-		lx->tok[(tl + j) & (BV_TOK_LEN - 1)] = (char)(c | (lowbit & bv_in_mask(c, 'A', 26)));
-		j++;
+		lx->tok[(tl + j) & (BV_TOK_LEN - 1)] = (char)(c | ((__u32)low & 0x20 & bv_in_mask(c, 'A', 26)));
 	}
 	lx->tok_len = tl + room;
 	lx->hdr_bytes += n;
