@@ -70,6 +70,18 @@ static __always_inline __u32 bv_first_byte(__u64 hit)
 	return i;
 }
 
+/* 0x80 on the bytes of w that end a run: a, b or d (broadcast in pa, pb,
+ * pd) or any byte <= 0x20. Borrows only run upwards from a true hit, so the
+ * lowest flag is the first delimiter; bytes >= 0x80 never are one. */
+static __always_inline __u64 bv_delim_hits(__u64 w, __u64 pa, __u64 pb, __u64 pd)
+{
+	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	__u64 xa = w ^ pa, xb = w ^ pb, xd = w ^ pd;
+
+	return (((xa - ones) & ~xa) | ((xb - ones) & ~xb) | ((xd - ones) & ~xd) |
+		((w - 0x21 * ones) & ~w)) & highs;
+}
+
 /*
  * The run's length: bytes of buf[pos..] before the first BV_DELIM(a, b, d),
  * at most BV_RUN and never past the segment, a word at a time. Each test
@@ -81,7 +93,7 @@ static __always_inline __u32 bv_first_byte(__u64 hit)
  */
 static __always_inline __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, char a, char b, char d)
 {
-	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	const __u64 ones = 0x0101010101010101ULL;
 	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b, pd = ones * (__u8)d;
 	__u32 max;
 
@@ -93,16 +105,12 @@ static __always_inline __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, 
 		max = BV_RUN;
 	for (__u32 k = 0; k < BV_RUN / 8; k++) {
 		__u32 p = k * 8, r;
-		__u64 w, xa, xb, xd, hit;
+		__u64 w, hit;
 
 		if (p >= max)
 			return max;
 		w = bv_ld64(sc, pos + p);
-		xa = w ^ pa;
-		xb = w ^ pb;
-		xd = w ^ pd;
-		hit = (((xa - ones) & ~xa) | ((xb - ones) & ~xb) | ((xd - ones) & ~xd) |
-		       ((w - 0x21 * ones) & ~w)) & highs;
+		hit = bv_delim_hits(w, pa, pb, pd);
 		if (hit) {
 			r = p + bv_first_byte(hit);
 			return r < max ? r : max;
@@ -117,7 +125,7 @@ static __always_inline __u32 bv_run_len(const struct bv_scratch *sc, __u32 pos, 
  * reader looks at); bytes only near tok's end. */
 BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lower)
 {
-	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	const __u64 ones = 0x0101010101010101ULL;
 	__u64 pa = ones * (__u8)a, pb = ones * (__u8)b, pd = ones * (__u8)d;
 	__u64 low = lower ? 0x2020202020202020ULL : 0;
 	struct bv_lexer *lx;
@@ -134,16 +142,12 @@ BV_GLOBAL int bv_run_tok(struct bv_scratch *sc, char a, char b, char d, int lowe
 	tl = lx->tok_len;
 	for (__u32 k = 0; k < BV_RUN / 8; k++) {
 		__u32 p = k * 8;
-		__u64 w, xa, xb, xd, hit;
+		__u64 w, hit;
 
 		if (p >= max)
 			break;
 		w = bv_ld64(sc, pos + p);
-		xa = w ^ pa;
-		xb = w ^ pb;
-		xd = w ^ pd;
-		hit = (((xa - ones) & ~xa) | ((xb - ones) & ~xb) | ((xd - ones) & ~xd) |
-		       ((w - 0x21 * ones) & ~w)) & highs;
+		hit = bv_delim_hits(w, pa, pb, pd);
 		if (tl + p + 8 <= BV_TOK_LEN) {
 			/* lower-case: 0x20 where a byte is in 'A'..'Z' */
 			w |= (bv_in8(w, 'A', 26) >> 2) & low;
