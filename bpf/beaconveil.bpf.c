@@ -360,11 +360,12 @@ static __always_inline int bv_lost(struct xdp_md *ctx, struct bv_pkt *p, struct 
 	return bv_verdict(XDP_DROP);
 }
 
-/*
- * A client->server segment of a beacon-port flow. Returns the XDP action.
- */
-/* Policy, settings and hash key of this packet, into the CPU's scratch. */
-static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *sc)
+/* Policy, settings, hash key and flow key of this segment, into the CPU's
+ * scratch: what its scan needs (mirror and pcap: before the flow lookup,
+ * their fast paths rewrite L3 by the policy; inline: only once the payload
+ * is to be scanned). */
+static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *sc,
+					 const struct bv_flow_key *key)
 {
 	__u32 zero = 0;
 	struct bv_settings *st = bpf_map_lookup_elem(&bv_settings, &zero);
@@ -391,8 +392,13 @@ static __always_inline void bv_load_conf(struct xdp_md *ctx, struct bv_scratch *
 	 * client address is masked there, not only beacons' */
 	sc->mask_other = bv_mode != BV_MODE_INLINE &&
 			 !(sc->set.flags & BV_SETF_KEEP_OTHER_REQUESTS);
+	sc->fkey = *key;
 }
 
+/*
+ * A client->server segment of a beacon-port flow. Returns the XDP action.
+ * Inline, sc is NULL: the scratch is taken only for a segment to scan.
+ */
 static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *p,
 					     struct bv_scratch *sc, struct bv_flow_key *key)
 {
@@ -400,7 +406,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	void *data_end = (void *)(long)ctx->data_end;
 	struct tcphdr *th = data + (p->l4_off & BV_L4_OFF_MASK);
 	struct bv_flow *f;
-	struct bv_scan_ctx x = { .sc = sc };
+	struct bv_scan_ctx x;
 	__u32 seq, plen = p->pl_len, live = 0;
 	__u32 *h = NULL;
 	__u8 flags;
@@ -447,8 +453,8 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 	/* Body bytes need no scanning: an in-order segment wholly inside the
 	 * current request's body, or a retransmission of body bytes, passes
 	 * (or is dropped with its request) without copying anything, and inline
- * without reading the configuration (the request's policy is in its
- * lexer). Not the first data of a new connection under an old flow's key. */
+	 * without reading the configuration (the request's policy is in its
+	 * lexer). Not the first data of a new connection under an old flow's key. */
 	if (f && !(h && seq == *h) && f->lx.st == LX_BODY &&
 	    ((seq == f->next_seq && plen <= f->lx.body_left) ||
 	     ((__s32)(seq - f->lx.body_start) >= 0 && (__s32)(seq + plen - f->next_seq) <= 0))) {
@@ -480,9 +486,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 		if (!sc)
 			return bv_verdict(XDP_DROP);
 		sc->encap = 0;
-		sc->fkey = *key;
-		bv_load_conf(ctx, sc);
-		x.sc = sc;
+		bv_load_conf(ctx, sc, key);
 	}
 	if (h && seq == *h) {
 		/* the connection's first data: its state moves to bv_flows */
@@ -643,6 +647,7 @@ static __always_inline int bv_client_segment(struct xdp_md *ctx, struct bv_pkt *
 				sc->lx.st = LX_IDLE;
 		}
 	} else {
+		x.sc = sc;
 		bpf_loop(BV_SCRATCH_LEN + 1, bv_scan_cb, &x, 0);
 		bv_iptok_flush(sc); /* the addresses of this segment */
 		bv_spans_apply(sc);
@@ -812,18 +817,17 @@ int beaconveil_xdp(struct xdp_md *ctx)
 	}
 	if (dn && (*dn & BV_PORT_BEACON)) {
 		bv_count(BV_ST_BEACON_PORT);
-		if (bv_mode != BV_MODE_INLINE && sc) {
-			bv_load_conf(ctx, sc);
-			sc->fkey = key;
-		}
+		if (bv_mode != BV_MODE_INLINE && sc)
+			bv_load_conf(ctx, sc, &key);
 		return bv_client_segment(ctx, &p, sc, &key);
 	}
-	/* not a client->server beacon-port packet: cheap unless we mask L3 */
+	/* mirror and pcap (inline left above): not a client->server
+	 * beacon-port packet, its L3 masked */
 	if (up && (*up & BV_PORT_BEACON))
 		bv_count(BV_ST_BEACON_PORT);
 	else
 		bv_count(BV_ST_OTHER_TCP);
-	if (bv_mode == BV_MODE_INLINE || !sc)
+	if (!sc)
 		return bv_keep(ctx);
 	if (up && (*up & (BV_PORT_BEACON | BV_PORT_AUDIT))) /* responses: the Set-Cookie audit reads them (bv_audit.h) */
 		bv_audit_response(ctx, &p, sc, &key, *up);

@@ -75,13 +75,6 @@ static __always_inline __u64 bv_fkey_tok(const struct bv_lexer *lx, __u32 where)
 	return w & used;
 }
 
-/* 1 when a < b, for a, b < 2^31, without a branch: the verifier then
- * walks the loops below once instead of once per way out of them. */
-static __always_inline __u32 bv_lt(__u32 a, __u32 b)
-{
-	return (a - b) >> 31;
-}
-
 /* Word k (8 bytes, k < BV_TOK_LEN / 8) of tok, only its bytes before n
  * (the rest 0). */
 static __always_inline __u64 bv_tok_word(const struct bv_lexer *lx, __u32 k, __u32 n)
