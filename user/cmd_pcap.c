@@ -253,24 +253,28 @@ struct batch {
  * next starts), never within one. */
 static int pick_worker(struct batch *b, uint64_t flow, int jobs)
 {
-	size_t mask = 2 * BATCH_FRAMES - 1, i;
-	int best = 0;
+	size_t mask = 2 * BATCH_FRAMES - 1, i = 0;
+	int w = 0;
 
+	if (flow) {
+		for (i = (size_t)flow & mask; b->key[i] && b->key[i] != flow; i = (i + 1) & mask)
+			;
+		if (b->key[i]) {
+			w = b->kw[i]; /* the connection's worker in this batch */
+			goto done;
+		}
+	}
+	/* a new connection (or none): the least loaded worker */
 	for (int j = 1; j < jobs; j++)
-		if (b->load[j] < b->load[best])
-			best = j;
-	if (flow == 0) {
-		b->load[best]++;
-		return best; /* no connection: anywhere */
-	}
-	for (i = (size_t)flow & mask; b->key[i] && b->key[i] != flow; i = (i + 1) & mask)
-		;
-	if (!b->key[i]) {
+		if (b->load[j] < b->load[w])
+			w = j;
+	if (flow) {
 		b->key[i] = flow;
-		b->kw[i] = best;
+		b->kw[i] = w;
 	}
-	b->load[b->kw[i]]++;
-	return b->kw[i];
+done:
+	b->load[w]++;
+	return w;
 }
 
 static void batch_reset(struct batch *b)
