@@ -477,6 +477,24 @@ static void test_jobs(void **state)
 		}
 		res_free(&r1);
 	}
+	/* cut off after several batches (a batch running when the read
+	 * fails): a named error, no OUT, no OUT.tmp */
+	{
+		const char *cut = tpath("jobs.cut.pcap"), *oc = tpath("jobs.cut.out.pcap");
+		char *all = slurp(ip, &la);
+
+		assert_non_null(all);
+		assert_true(la > 4000000);
+		spit(cut, all, la - la / 4 - 7);
+		free(all);
+		run(&r1, "pcap", "-j", "2", cut, oc);
+		assert_int_equal(r1.code, 1);
+		assert_contains(r1.err, "jobs.cut.pcap");
+		assert_contains(r1.err, "truncated");
+		res_free(&r1);
+		assert_false(exists(oc));
+		assert_false(exists(tpath("jobs.cut.out.pcap.tmp")));
+	}
 	for (size_t i = 0; i < 4; i++) {
 		static const char *const bad[] = { "0", "65", "two", "" };
 
